@@ -1,0 +1,58 @@
+"""The four SpaIM losses: content, style (Gram), ST reconstruction and ST generation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from spaim.model.networks import SpaIMOutputs
+
+GENERATOR_TARGETS = ("reconstruction", "measured", "both")
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weight of each loss term in the total (the paper sums them with weight 1)."""
+
+    content: float = 1.0
+    style: float = 1.0
+    reconstruction: float = 1.0
+    generation: float = 1.0
+
+
+def cosine_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over genes of ``1 - cos(pred_g, target_g)``, cosine taken over cells."""
+    return (1.0 - F.cosine_similarity(pred, target, dim=1, eps=1e-8)).mean()
+
+
+def content_loss(st: list[torch.Tensor], sc: list[torch.Tensor]) -> torch.Tensor:
+    return sum(F.mse_loss(a, b) for a, b in zip(st, sc))
+
+
+def style_loss(st: list[torch.Tensor], sc: list[torch.Tensor]) -> torch.Tensor:
+    """MSE between the genes x genes Gram matrices of the two networks' styles, per layer."""
+    return sum(F.mse_loss(a @ a.T, b @ b.T) for a, b in zip(st, sc))
+
+
+def generation_loss(outputs: SpaIMOutputs, st: torch.Tensor, target: str) -> torch.Tensor:
+    if target == "reconstruction":
+        return cosine_loss(outputs.generation, outputs.reconstruction)
+    if target == "measured":
+        return cosine_loss(outputs.generation, st)
+    return 0.5 * (cosine_loss(outputs.generation, outputs.reconstruction) + cosine_loss(outputs.generation, st))
+
+
+def spaim_loss(
+    outputs: SpaIMOutputs, st: torch.Tensor, weights: LossWeights, generator_target: str = "reconstruction"
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Weighted total loss and each term's value (for the history)."""
+    terms = {
+        "content": content_loss(outputs.st_content, outputs.sc_content),
+        "style": style_loss(outputs.st_style, outputs.sc_style),
+        "reconstruction": cosine_loss(outputs.reconstruction, st),
+        "generation": generation_loss(outputs, st, generator_target),
+    }
+    total = sum(getattr(weights, name) * value for name, value in terms.items())
+    return total, {name: float(value.detach()) for name, value in terms.items()}

@@ -1,0 +1,163 @@
+"""From raw counts to the model's inputs: log1p, SC gene filter, SC clusters, cluster profiles."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scanpy as sc
+import scipy.sparse as sp
+
+from spaim.errors import SpaIMInputError
+
+Matrix = np.ndarray | sp.csr_matrix
+
+
+def size_factors(counts: Matrix) -> np.ndarray:
+    """Per-cell scale to the median library size (scanpy's ``normalize_total`` default)."""
+    totals = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+    target = np.median(totals[totals > 0]) if np.any(totals > 0) else 1.0
+    return np.divide(target, totals, out=np.zeros_like(totals), where=totals > 0)
+
+
+def log1p_dense(counts: Matrix, factors: np.ndarray | None = None) -> np.ndarray:
+    """Dense float32 ``log1p(counts * factors)``; ``factors=None`` is plain ``log1p``."""
+    dense = counts.toarray() if sp.issparse(counts) else np.asarray(counts)
+    dense = dense.astype(np.float32, copy=True)
+    if factors is not None:
+        dense *= factors.astype(np.float32)[:, None]
+    return np.log1p(dense, out=dense)
+
+
+def expressed_fraction(counts: Matrix) -> np.ndarray:
+    """Fraction of cells with a non-zero count, per gene."""
+    nonzero = (counts > 0).sum(axis=0)
+    return np.asarray(nonzero, dtype=np.float64).ravel() / counts.shape[0]
+
+
+def leiden_clusters(
+    counts: Matrix,
+    resolution: float = 1.0,
+    n_clusters: int | None = None,
+    seed: int = 0,
+    n_top_genes: int = 2000,
+) -> np.ndarray:
+    """Leiden clusters of SC cells by the standard scanpy route.
+
+    normalise_total -> log1p -> highly variable genes (when there are more genes than
+    ``n_top_genes``) -> scale -> PCA -> kNN graph -> Leiden. With ``n_clusters`` the
+    resolution is searched by bisection to give that many clusters (or the closest).
+
+    Returns
+    -------
+    Integer cluster labels, one per cell.
+    """
+    n_cells = counts.shape[0]
+    if n_clusters is not None and not 1 <= n_clusters <= n_cells:
+        raise SpaIMInputError(f"n_clusters={n_clusters} must be between 1 and the number of SC cells ({n_cells}): lower it.")
+    graph = _knn_graph(counts, seed, n_top_genes)
+    if n_clusters is None:
+        return _leiden(graph, resolution, seed)
+    return _leiden_with_k(graph, n_clusters, seed)
+
+
+def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
+    adata = ad.AnnData(sp.csr_matrix(counts, dtype=np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc.pp.normalize_total(adata)
+        sc.pp.log1p(adata)
+        if adata.n_vars > n_top_genes:
+            sc.pp.highly_variable_genes(adata, n_top_genes=n_top_genes, subset=True)
+        sc.pp.scale(adata, max_value=10)
+        n_comps = max(1, min(50, adata.n_vars - 1, adata.n_obs - 1))
+        sc.pp.pca(adata, n_comps=n_comps, random_state=seed)
+        sc.pp.neighbors(adata, n_neighbors=min(15, adata.n_obs - 1), random_state=seed)
+    return adata
+
+
+def _leiden(graph: ad.AnnData, resolution: float, seed: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc.tl.leiden(
+            graph, resolution=resolution, random_state=seed, flavor="igraph", n_iterations=2, directed=False, key_added="_k"
+        )
+    return graph.obs["_k"].astype(int).to_numpy()
+
+
+def _leiden_with_k(graph: ad.AnnData, n_clusters: int, seed: int) -> np.ndarray:
+    lo, hi = 0.01, 10.0
+    best = _leiden(graph, 1.0, seed)
+    for _ in range(20):
+        if len(np.unique(best)) == n_clusters:
+            break
+        mid = np.sqrt(lo * hi)
+        labels = _leiden(graph, mid, seed)
+        if abs(len(np.unique(labels)) - n_clusters) < abs(len(np.unique(best)) - n_clusters):
+            best = labels
+        lo, hi = (mid, hi) if len(np.unique(labels)) < n_clusters else (lo, mid)
+    return best
+
+
+def cluster_profiles(log_expr: Matrix, labels: np.ndarray, stat: str = "median") -> np.ndarray:
+    """Genes x clusters matrix of each gene's median (or mean) log expression per cluster."""
+    if stat not in ("median", "mean"):
+        raise SpaIMInputError(f"profile statistic '{stat}' is unknown: use 'median' or 'mean'.")
+    reduce = np.median if stat == "median" else np.mean
+    columns = []
+    for k in np.unique(labels):
+        block = log_expr[labels == k]
+        block = block.toarray() if sp.issparse(block) else block
+        columns.append(reduce(block, axis=0))
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+@dataclass
+class SCReference:
+    """The SC side of the model: which genes it can impute and their cluster profiles."""
+
+    genes: pd.Index
+    profiles: np.ndarray  # genes x clusters, log scale
+    labels: np.ndarray  # one cluster per SC cell
+    cluster_names: list[str]
+
+    @property
+    def n_clusters(self) -> int:
+        return self.profiles.shape[1]
+
+    def profiles_of(self, genes: Sequence[str]) -> np.ndarray:
+        return self.profiles[self.genes.get_indexer(genes)]
+
+
+def build_sc_reference(
+    counts: Matrix,
+    genes: pd.Index,
+    keep: Sequence[str] = (),
+    min_cell_fraction: float = 0.1,
+    labels: Sequence | None = None,
+    resolution: float = 1.0,
+    n_clusters: int | None = None,
+    profile_stat: str = "median",
+    normalize: bool = False,
+    seed: int = 0,
+) -> SCReference:
+    """Filter SC genes, cluster SC cells (or use ``labels``) and compute cluster profiles.
+
+    Genes in ``keep`` (shared genes, genes the user wants imputed) survive the filter.
+    """
+    fraction = expressed_fraction(counts)
+    mask = (fraction >= min_cell_fraction) | genes.isin(list(keep))
+    if labels is None:
+        cluster_ids = leiden_clusters(counts, resolution=resolution, n_clusters=n_clusters, seed=seed)
+        names = [str(k) for k in np.unique(cluster_ids)]
+    else:
+        codes = pd.Categorical(np.asarray(labels).astype(str))
+        cluster_ids, names = codes.codes.astype(int), list(codes.categories)
+    kept = counts[:, np.flatnonzero(mask)]
+    log_expr = log1p_dense(kept, size_factors(counts) if normalize else None)
+    profiles = cluster_profiles(log_expr, cluster_ids, profile_stat)
+    return SCReference(genes=genes[mask], profiles=profiles, labels=cluster_ids, cluster_names=names)
