@@ -118,8 +118,9 @@ def train_module(
     train_idx, val_idx = split_validation(st.shape[0], plan.validation_fraction, rng)
     st_train, sc_train = st[train_idx], sc[train_idx]
     st_val, sc_val = st[val_idx].to(device), sc[val_idx].to(device)
-    optimizer = torch.optim.Adam(module.parameters(), lr=plan.lr)
+    # The fused kernel makes the optimiser step ~3x faster on CPU (benchmarks/optimizer_step.py).
     module.to(device)
+    optimizer = torch.optim.Adam(module.parameters(), lr=plan.lr, fused=True)
     history, best_state, best_val, since_best = [], None, np.inf, 0
     bar = tqdm(range(plan.max_epochs), desc="SpaIM training", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:

@@ -31,9 +31,18 @@ def content_loss(st: list[torch.Tensor], sc: list[torch.Tensor]) -> torch.Tensor
     return sum(F.mse_loss(a, b) for a, b in zip(st, sc))
 
 
+def gram(style: torch.Tensor) -> torch.Tensor:
+    """Genes x genes Gram matrix, divided by the layer width as in neural style transfer.
+
+    Without the division the style term grows with the width and swamps the cosine
+    terms (ours: METHOD.md leaves the scale open).
+    """
+    return style @ style.T / style.shape[1]
+
+
 def style_loss(st: list[torch.Tensor], sc: list[torch.Tensor]) -> torch.Tensor:
-    """MSE between the genes x genes Gram matrices of the two networks' styles, per layer."""
-    return sum(F.mse_loss(a @ a.T, b @ b.T) for a, b in zip(st, sc))
+    """MSE between the Gram matrices of the two networks' styles, summed over layers."""
+    return sum(F.mse_loss(gram(a), gram(b)) for a, b in zip(st, sc))
 
 
 def generation_loss(outputs: SpaIMOutputs, st: torch.Tensor, target: str) -> torch.Tensor:
