@@ -1,0 +1,165 @@
+"""The benchmark protocol: same inputs and folds for every method, each method in its own process."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from spaim.benchmark.cache import MethodCache, fingerprint
+from spaim.benchmark.inputs import BenchmarkInputs, Fold, build_inputs
+from spaim.benchmark.methods import method_class
+from spaim.benchmark.worker import Job, start
+from spaim.io import read_h5ad
+from spaim.metrics import score_genes
+
+POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One ST/SC pair to benchmark on."""
+
+    name: str
+    st_path: str
+    sc_path: str
+    ignore_case: bool = False
+    allow_non_integer: bool = False
+
+
+@dataclass
+class MethodRun:
+    """A method's outcome on one dataset."""
+
+    status: str  # "ok" or the error
+    wall_s: float = float("nan")
+    peak_mb: float = float("nan")
+    prediction: np.ndarray | None = None  # ST cells x shared genes, held-out predictions
+
+
+@dataclass
+class DatasetResult:
+    spec: DatasetSpec
+    inputs: BenchmarkInputs
+    folds: list[Fold]
+    runs: dict[str, MethodRun] = field(default_factory=dict)
+
+    def per_gene(self) -> pd.DataFrame:
+        """Metrics of every held-out gene of every method that ran (scored with :mod:`spaim.metrics`)."""
+        tables = []
+        for method, run in self.runs.items():
+            if run.status != "ok":
+                continue
+            for fold in self.folds:
+                genes = [self.inputs.st_genes[i] for i in fold.test]
+                table = score_genes(self.inputs.measured(fold), run.prediction[:, fold.test], genes)
+                table.insert(0, "fold", fold.index)
+                table.insert(0, "method", method)
+                table.insert(0, "dataset", self.spec.name)
+                tables.append(table)
+        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def run_benchmark(
+    datasets: list[DatasetSpec],
+    methods: list[str],
+    folds: int = 10,
+    seed: int = 0,
+    cache_dir: str | Path = "cache",
+    options: dict[str, dict] | None = None,
+    timeout_s: float | None = None,
+    progress: bool = True,
+) -> list[DatasetResult]:
+    """Run every method on every dataset over the same folds, resuming from ``cache_dir``.
+
+    Parameters
+    ----------
+    datasets
+        The ST/SC pairs.
+    methods
+        Method names (see :data:`spaim.benchmark.methods.REGISTRY`).
+    folds, seed
+        The K-fold split of each dataset's shared genes.
+    cache_dir
+        Where each method's per-fold results are kept; finished folds are not rerun.
+    options
+        Per method keyword options (e.g. ``{"tangram": {"epochs": 200}}``).
+    timeout_s
+        Stop a method that runs longer than this on one dataset (reported as failed).
+    progress
+        Show a progress bar over datasets x methods x folds.
+    """
+    for method in methods:
+        method_class(method)  # unknown names fail before anything runs
+    options = options or {}
+    bar = tqdm(total=len(datasets) * len(methods) * folds, desc="benchmark", unit="fold", disable=not progress)
+    results = []
+    for spec in datasets:
+        inputs = build_inputs(read_h5ad(spec.st_path, "ST"), read_h5ad(spec.sc_path, "SC"), spec.ignore_case, spec.allow_non_integer)
+        result = DatasetResult(spec, inputs, inputs.folds(folds, seed))
+        for method in methods:
+            bar.set_postfix_str(f"{spec.name}: {method}")
+            result.runs[method] = _run_method(result, method, seed, cache_dir, options.get(method, {}), timeout_s, bar)
+        results.append(result)
+    bar.close()
+    return results
+
+
+def _run_method(
+    result: DatasetResult, method: str, seed: int, cache_dir, options: dict, timeout_s: float | None, bar: tqdm
+) -> MethodRun:
+    spec, folds = result.spec, result.folds
+    key = fingerprint(
+        st=spec.st_path, sc=spec.sc_path, genes=result.inputs.genes, folds=[f.test.tolist() for f in folds],
+        seed=seed, options=options, ignore_case=spec.ignore_case, allow_non_integer=spec.allow_non_integer,
+    )
+    cache = MethodCache(cache_dir, spec.name, method, key)
+    cache.pop_error()
+    indices = [f.index for f in folds]
+    done = cache.done(indices)
+    bar.update(len(done))
+    todo = [f for f in folds if f.index not in done]
+    error = _execute(Job(method, spec.st_path, spec.sc_path, todo, cache, seed, spec.ignore_case, spec.allow_non_integer, options),
+                     timeout_s, bar, len(done)) if todo else None
+    missing = len(indices) - len(cache.done(indices))
+    bar.update(missing)  # failed folds still count as visited
+    if error is not None or missing:
+        return MethodRun(status=error or f"{missing} fold(s) produced no result")
+    return _collect(cache, folds, result.inputs)
+
+
+def _execute(job: Job, timeout_s: float | None, bar: tqdm, n_done: int) -> str | None:
+    """Run ``job`` in its own process, advancing ``bar`` as folds finish; the error, if any."""
+    indices = [f.index for f in job.folds]
+    process = start(job)
+    began = time.monotonic()
+    seen = n_done
+    while process.poll() is None:
+        time.sleep(POLL_S)
+        finished = n_done + len(job.cache.done(indices))
+        bar.update(finished - seen)
+        seen = finished
+        if timeout_s is not None and time.monotonic() - began > timeout_s:
+            process.kill()
+            process.wait()
+            return f"timed out after {timeout_s:.0f} s"
+    bar.update(n_done + len(job.cache.done(indices)) - seen)
+    error = job.cache.pop_error()
+    if error is None and process.returncode != 0:
+        error = f"process exited with code {process.returncode} (killed, e.g. out of memory?)"
+    return error
+
+
+def _collect(cache: MethodCache, folds: list[Fold], inputs: BenchmarkInputs) -> MethodRun:
+    prediction = np.full(inputs.st.shape, np.nan, dtype=np.float32)
+    wall, peak = 0.0, 0.0
+    for fold in folds:
+        fold_result = cache.load(fold.index)
+        prediction[:, fold.test] = fold_result.prediction
+        wall += fold_result.wall_s
+        peak = max(peak, fold_result.peak_mb)
+    return MethodRun("ok", wall, peak, prediction)
