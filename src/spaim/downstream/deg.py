@@ -16,12 +16,13 @@ from spaim.downstream.expression import dense
 MIN_GROUP_SIZE = 3
 
 
-def log2_fold_change(linear: np.ndarray, in_group: np.ndarray, pseudocount: float = 1e-9) -> np.ndarray:
-    """Per-gene log2 fold change of a group vs the rest, on the linear scale.
+def log2_fold_change(linear: np.ndarray, in_group: np.ndarray, pseudocount: float = 1.0) -> np.ndarray:
+    """Per-gene log2 fold change of a group vs all other cells, of mean linear expression.
 
-    ``log2((mean(expm1(x_group)) + pseudocount) / (mean(expm1(x_rest)) + pseudocount))``
-    for ``log1p`` values ``x``: scanpy's ``logfoldchanges`` definition, pinned here so
-    results do not move with the scanpy version.
+    ``log2((mean(expm1(x_group)) + 1) / (mean(expm1(x_rest)) + 1))`` for ``log1p`` values
+    ``x`` (Seurat's definition). scanpy's ``logfoldchanges`` instead takes ``expm1`` of
+    the mean *log* value with a 1e-9 pseudocount, which is unbounded for genes silent
+    outside the group; we pin our own so results do not move with either package.
 
     Parameters
     ----------
@@ -29,6 +30,8 @@ def log2_fold_change(linear: np.ndarray, in_group: np.ndarray, pseudocount: floa
         Cells x genes, ``expm1`` of the log1p values.
     in_group
         Boolean mask of the group's cells.
+    pseudocount
+        Added to both means before the ratio.
     """
     inside, outside = linear[in_group].mean(axis=0), linear[~in_group].mean(axis=0)
     return np.log2((inside + pseudocount) / (outside + pseudocount))
@@ -51,7 +54,8 @@ def differential_genes(
     alpha
         Threshold on the Benjamini–Hochberg adjusted p-value.
     min_log2fc
-        A DEG needs a log2 fold change above this (see :func:`log2_fold_change`).
+        A DEG needs a log2 fold change above this (see :func:`log2_fold_change`
+        for the definition).
 
     Returns
     -------

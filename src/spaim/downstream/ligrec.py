@@ -50,7 +50,7 @@ def guess_resource(genes: pd.Index) -> str:
     return MOUSE_RESOURCE if symbols and mouse > len(symbols) / 2 else HUMAN_RESOURCE
 
 
-def testable_pairs(resource: pd.DataFrame, genes: pd.Index) -> pd.DataFrame:
+def present_pairs(resource: pd.DataFrame, genes: pd.Index) -> pd.DataFrame:
     """The resource's pairs whose every ligand and receptor subunit is a gene of ``genes``."""
     present = set(map(str, genes))
 
@@ -103,7 +103,7 @@ def ligand_receptor(
     if pvalue not in ("analytic", "permutation"):
         raise SpaIMInputError(f"pvalue '{pvalue}' is unknown: use 'analytic' or 'permutation'.")
     table = _resource_table(resource, adata.var_names)
-    pairs = testable_pairs(table, adata.var_names)
+    pairs = present_pairs(table, adata.var_names)
     if pairs.empty:
         return pd.DataFrame(columns=["ligand", "receptor", "r", "pval", "fdr", "significant"])
     lig, rec = _standardized(adata, pairs["ligand"], method), _standardized(adata, pairs["receptor"], method)
