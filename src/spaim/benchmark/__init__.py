@@ -1,5 +1,6 @@
-"""Side-by-side benchmark of SpaIM against peer imputation methods on the same folds."""
+"""Side-by-side benchmark of SpaIM against peer imputation methods on the same folds.
 
-from spaim.benchmark.protocol import run_benchmark
-
-__all__ = ["run_benchmark"]
+Entry points: :func:`spaim.benchmark.protocol.run_benchmark` and the ``spaim benchmark``
+command (:mod:`spaim.benchmark.cli`). Nothing is imported here, so that the per-method
+worker process (``python -m spaim.benchmark.worker``) starts clean.
+"""

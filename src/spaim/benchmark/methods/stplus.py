@@ -24,6 +24,7 @@ class StPlusMethod(Method):
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
         _stub_torchvision()
+        _run_cuda_calls_on_cpu()
         stplus = require("stPlus", "stplus (installed with --no-deps)")
         test = inputs.test_genes(fold)
         st = pd.DataFrame(log_normalized(inputs.st.X[:, fold.train]), columns=[inputs.genes[i] for i in fold.train])
@@ -42,3 +43,18 @@ def _stub_torchvision() -> None:
         stub.datasets = types.ModuleType("torchvision.datasets")
         sys.modules.setdefault("torchvision", stub)
         sys.modules.setdefault("torchvision.datasets", stub.datasets)
+
+
+def _run_cuda_calls_on_cpu() -> None:
+    """stPlus 0.0.6 hard-codes CUDA (a CUDA default tensor type, ``.cuda()`` calls); make those no-ops on CPU.
+
+    Safe only because each method runs in its own process (:mod:`spaim.benchmark.worker`).
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    set_default = torch.set_default_tensor_type
+    torch.set_default_tensor_type = lambda t: set_default(str(t).replace("torch.cuda.", "torch."))
+    torch.Tensor.cuda = lambda self, *args, **kwargs: self
+    torch.nn.Module.cuda = lambda self, *args, **kwargs: self
