@@ -22,10 +22,7 @@ CANDIDATES = {
     "paper (median, reconstruction, batch)": ({}, {}),
     "mean profiles": ({"profile_stat": "mean"}, {}),
     "generator vs measured": ({}, {"generator_target": "measured"}),
-    "generator vs both": ({}, {"generator_target": "both"}),
-    "layer norm": ({}, {"norm": "layer"}),
-    "library-size normalised": ({"normalize": True}, {}),
-    "mean + both": ({"profile_stat": "mean"}, {"generator_target": "both"}),
+    "mean + measured": ({"profile_stat": "mean"}, {"generator_target": "measured"}),
 }
 
 

@@ -96,7 +96,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
     check_can_write(args.out, args.force)
     st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
     table = cross_validate(st, sc, folds=args.folds, seed=args.seed, progress=not args.quiet,
-                           **_setup_kwargs(args), **_train_kwargs(args) | {"progress": False})
+                           **_setup_kwargs(args), max_epochs=args.epochs, device=args.device)
     write_csv(table, args.out, force=args.force)
     print(format_summary({"spaim": table}))
     return 0

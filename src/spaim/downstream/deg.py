@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import scanpy as sc
 
-from spaim.errors import SpaIMInputError
 from spaim.downstream.expression import dense
+from spaim.errors import SpaIMInputError
 
 #: Groups smaller than this are skipped: a rank test on one or two cells means nothing.
 MIN_GROUP_SIZE = 3
@@ -69,10 +69,13 @@ def differential_genes(
     groups = sorted(sizes.index[sizes >= MIN_GROUP_SIZE])
     if len(groups) < 2:
         raise SpaIMInputError(f"'{groupby}' has fewer than 2 groups of at least {MIN_GROUP_SIZE} cells: DEGs need groups to compare.")
-    work = ad.AnnData(X=dense(adata), obs=pd.DataFrame({"group": pd.Categorical(labels)}, index=adata.obs_names), var=pd.DataFrame(index=adata.var_names))
+    obs = pd.DataFrame({"group": pd.Categorical(labels)}, index=adata.obs_names)
+    work = ad.AnnData(X=dense(adata), obs=obs, var=pd.DataFrame(index=adata.var_names))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sc.tl.rank_genes_groups(work, "group", groups=groups, reference="rest", method="wilcoxon", corr_method="benjamini-hochberg", use_raw=False)
+        sc.tl.rank_genes_groups(
+            work, "group", groups=groups, reference="rest", method="wilcoxon", corr_method="benjamini-hochberg", use_raw=False
+        )
     linear = np.expm1(work.X)
     tables = [_group_table(work, g, log2_fold_change(linear, labels.to_numpy() == g)) for g in groups]
     out = pd.concat(tables, ignore_index=True)

@@ -11,8 +11,8 @@ import pandas as pd
 import scanpy as sc
 from sklearn.metrics import adjusted_rand_score
 
-from spaim.errors import SpaIMInputError
 from spaim.downstream.expression import dense
+from spaim.errors import SpaIMInputError
 from spaim.preprocessing import _leiden_with_k, leiden_clusters
 from spaim.validation import expression_matrix
 
@@ -80,7 +80,8 @@ def domain_scores(
     """
     labels = np.asarray(labels).astype(str)
     n = len(np.unique(labels))
-    clusters = pd.DataFrame({"reference": labels})
+    cells = next(iter(data.values())).obs_names if data else None
+    clusters = pd.DataFrame({"reference": labels}, index=cells)
     rows = []
     for name, adata in data.items():
         if adata.n_obs != len(labels):
@@ -88,5 +89,4 @@ def domain_scores(
         found = cluster_cells(adata, n, seed=seed, **kwargs)
         clusters[name] = found
         rows.append({"data": name, "n_clusters": len(np.unique(found)), "ari": adjusted_rand_score(labels, found)})
-    clusters.index = next(iter(data.values())).obs_names if data else clusters.index
     return pd.DataFrame(rows), clusters

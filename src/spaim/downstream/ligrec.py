@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from spaim.errors import SpaIMInputError
 from spaim.downstream.expression import dense
+from spaim.errors import SpaIMInputError
 
 COMPLEX_SEP = "_"
 #: liana resources used when ``resource="auto"``: human symbols vs mouse symbols.

@@ -46,7 +46,7 @@ def pairs_scatter(
 ) -> plt.Figure:
     """Association strength ``r`` of each L–R pair tested in both: reference (x) vs each other dataset (y)."""
     fig, axes = _panels(max(len(others), 1))
-    for ax, (name, table) in zip(axes.flat, others.items()):
+    for ax, (name, table) in zip(axes.flat, others.items(), strict=False):
         both = paired_scores(reference, table)
         kind = np.select(
             [both["significant_x"] & both["significant_y"], both["significant_x"], both["significant_y"]],
@@ -75,9 +75,9 @@ def deg_bars(counts: pd.DataFrame, save: SavePath = None) -> plt.Figure:
 def domain_maps(adata: ad.AnnData, clusters: pd.DataFrame, scores: pd.DataFrame | None = None, save: SavePath = None) -> plt.Figure:
     """Cells at their coordinates coloured by each column of ``clusters`` (one panel per column)."""
     xy = _coordinates(adata)
-    ari = {} if scores is None else dict(zip(scores["data"], scores["ari"]))
+    ari = {} if scores is None else dict(zip(scores["data"], scores["ari"], strict=True))
     fig, axes = _panels(clusters.shape[1])
-    for ax, name in zip(axes.flat, clusters.columns):
+    for ax, name in zip(axes.flat, clusters.columns, strict=False):
         codes = pd.Categorical(clusters[name]).codes
         ax.scatter(xy[:, 0], xy[:, 1], c=codes, cmap="tab20", s=4, linewidths=0)
         ax.set(title=name if name not in ari else f"{name} (ARI {ari[name]:.2f})", aspect="equal", xticks=[], yticks=[])
@@ -111,7 +111,7 @@ def marker_umap(adata: ad.AnnData, genes: Sequence[str], seed: int = 0, save: Sa
         sc.tl.umap(scaled, random_state=seed)
     umap = scaled.obsm["X_umap"]
     fig, axes = _panels(len(genes))
-    for ax, gene in zip(axes.flat, genes):
+    for ax, gene in zip(axes.flat, genes, strict=False):
         ax.scatter(umap[:, 0], umap[:, 1], c=dense(work[:, gene]).ravel(), cmap="viridis", s=4, linewidths=0)
         ax.set(title=gene, xlabel="UMAP1", ylabel="UMAP2", xticks=[], yticks=[])
     return save_figure(fig, save)

@@ -86,7 +86,9 @@ def analyse(
     domains, clusters = domain_scores(data, groups, seed=seed)
     settings = dict(labels_key=labels_key, lr_method=lr_method, lr_pvalue=lr_pvalue, lr_alpha=lr_alpha, min_r=min_r,
                     deg_alpha=deg_alpha, min_log2fc=min_log2fc, seed=seed)
-    return DownstreamResult(data, partition, resource, pairs, compare_pairs(pairs, RAW), degs, count_degs(degs), domains, clusters, settings)
+    return DownstreamResult(
+        data, partition, resource, pairs, compare_pairs(pairs, RAW), degs, count_degs(degs), domains, clusters, settings
+    )
 
 
 def _groups(st: ad.AnnData, labels_key: str | None, layer: str | None, allow_non_integer: bool, seed: int) -> tuple[np.ndarray, str]:
@@ -181,7 +183,8 @@ def _imputed_markers(degs: pd.DataFrame, adata: ad.AnnData, n: int = 4) -> list[
 
 def _markdown(result: DownstreamResult, title: str, figures: list[tuple[str, str]]) -> str:
     s = result.settings
-    shapes = ", ".join(f"{n}: {a.n_vars} genes ({int(a.var.get('imputed', pd.Series(False, index=a.var_names)).sum())} imputed)" for n, a in result.data.items())
+    shapes = ", ".join(f"{n}: {a.n_vars} genes ({int(a.var['imputed'].sum()) if 'imputed' in a.var else 0} imputed)"
+                       for n, a in result.data.items())
     lines = [
         f"# {title}", "",
         f"{result.data[RAW].n_obs} cells/spots; {shapes}.", "",
@@ -190,17 +193,18 @@ def _markdown(result: DownstreamResult, title: str, figures: list[tuple[str, str
         f"Reference groups (DEG groups, ARI labels): {result.partition}.", "",
         "## Ligand–receptor pairs", "",
         f"liana resource `{result.resource}`; {s['lr_method']} correlation across cells, {s['lr_pvalue']} p-values, "
-        f"Benjamini–Hochberg FDR < {s['lr_alpha']} and r >= {s['min_r']}. `n_significant_in_both`: significant on raw and on that version.", "",
-        _table(result.pairs_summary), "",
+        f"Benjamini–Hochberg FDR < {s['lr_alpha']} and r >= {s['min_r']}. "
+        "`n_significant_in_both`: significant on raw and on that version.", "",
+        markdown_table(result.pairs_summary), "",
         "## Differentially expressed genes per group", "",
         f"scanpy Wilcoxon vs rest, BH-adjusted p < {s['deg_alpha']}, log2 fold change > {s['min_log2fc']} "
         "(log2 of mean linear expression, group vs rest, pseudocount 1).", "",
-        _table(result.deg_counts), "",
-        _table(_deg_split(result.degs)), "",
+        markdown_table(result.deg_counts), "",
+        markdown_table(_deg_split(result.degs)), "",
         "## Spatial domains", "",
         "scale, PCA, kNN graph, Leiden with the resolution searched to give as many clusters as reference groups; "
         "adjusted Rand index against the reference groups.", "",
-        _table(result.domains), "",
+        markdown_table(result.domains), "",
         "## Figures", "",
         *[f"### {caption}\n\n![{caption}]({path})\n" for caption, path in figures],
     ]
@@ -214,7 +218,8 @@ def _deg_split(degs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _table(df: pd.DataFrame) -> str:
+def markdown_table(df: pd.DataFrame) -> str:
+    """``df`` as a GitHub markdown table (floats to 3 decimals), without its index."""
     def fmt(v) -> str:
         return f"{v:.3f}" if isinstance(v, float | np.floating) else str(v)
 

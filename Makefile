@@ -1,0 +1,26 @@
+# `make demo` and `make test` set everything up from scratch in .venv, then run.
+PYTHON ?= python3
+VENV ?= .venv
+PIP = $(VENV)/bin/pip
+STAMP = $(VENV)/.installed
+EXTRAS ?= test
+
+.PHONY: setup demo test clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt torch==2.13.0
+	$(PIP) install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/spaim demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

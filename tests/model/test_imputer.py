@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from spaim import SpaIM
+from spaim.errors import SpaIMInputError
+from tests.conftest import fast_training
+
+
+@pytest.fixture()
+def trained(small_pair):
+    st, sc = small_pair
+    train_genes = list(st.var_names[:100])
+    model = SpaIM(st[:, train_genes].copy(), sc, labels_key="cell_type", widths=(64, 32))
+    return model.train(**fast_training()), st, sc
+
+
+def test_inputs_are_never_modified(small_pair):
+    st, sc = small_pair
+    st_before, sc_before = st.copy(), sc.copy()
+    SpaIM(st, sc, n_clusters=6, widths=(16, 8)).train(max_epochs=2, progress=False).impute()
+    for after, before in ((st, st_before), (sc, sc_before)):
+        assert np.array_equal(after.X, before.X)
+        assert after.obs.equals(before.obs) and after.var.equals(before.var)
+        assert list(after.obsm) == list(before.obsm) and list(after.layers) == list(before.layers)
+
+
+def test_impute_returns_a_new_anndata_of_unmeasured_genes(trained):
+    model, st, _ = trained
+    out = model.impute()
+    expected = [g for g in model.data.reference.genes if g not in set(st.var_names[:100])]
+    assert list(out.var_names) == expected and not out.var["measured"].any()
+    assert list(out.obs_names) == list(st.obs_names)
+    assert np.array_equal(out.obsm["spatial"], st.obsm["spatial"])
+    assert out.X.min() >= 0 and np.isfinite(out.X).all()
+
+
+def test_measured_genes_can_be_predicted_and_are_flagged(trained):
+    model, st, _ = trained
+    out = model.impute([st.var_names[0], model.default_genes()[0]])
+    assert out.var["measured"].tolist() == [True, False]
+
+
+def test_imputation_errors(trained, small_pair):
+    model, st, _ = trained
+    with pytest.raises(SpaIMInputError, match="not available in the SC reference"):
+        model.impute(["NotAGene"])
+    with pytest.raises(SpaIMInputError, match="duplicates"):
+        model.impute([st.var_names[0]] * 2)
+    with pytest.raises(SpaIMInputError, match="not trained"):
+        SpaIM(*small_pair, n_clusters=4, widths=(8, 4)).impute()
+
+
+def test_scale_is_fitted_on_the_log1p_scale(trained):
+    model, st, _ = trained
+    measured = np.log1p(st[:, model.data.shared_st].X)
+    predicted = model.predict(model.data.shared_sc)
+    assert model.scale_ > 0
+    assert 0.5 < predicted.mean() / measured.mean() < 2.0
+
+
+def test_save_load_round_trip(trained, tmp_path):
+    model, st, sc = trained
+    st_train = st[:, list(st.var_names[:100])].copy()
+    model.save(tmp_path / "m")
+    loaded = SpaIM.load(tmp_path / "m", st_train, sc)
+    genes = list(model.default_genes()[:5])
+    assert np.allclose(loaded.predict(genes), model.predict(genes))
+    assert loaded.history.shape == model.history.shape
+    with pytest.raises(SpaIMInputError, match="already holds a saved model"):
+        model.save(tmp_path / "m")
+    with pytest.raises(SpaIMInputError, match="ST cells differ"):
+        SpaIM.load(tmp_path / "m", st_train[:50].copy(), sc)
+    with pytest.raises(SpaIMInputError, match="lacks"):
+        SpaIM.load(tmp_path / "m", st_train, sc[:, 10:].copy())
+    with pytest.raises(SpaIMInputError, match="not a saved SpaIM model"):
+        SpaIM.load(tmp_path, st_train, sc)
+
+
+def test_same_seed_same_imputation(small_pair):
+    st, sc = small_pair
+    runs = [SpaIM(st, sc, labels_key="cell_type", widths=(32, 16), seed=3).train(max_epochs=5, progress=False).predict(list(st.var_names[:3])) for _ in range(2)]
+    assert np.array_equal(runs[0], runs[1])

@@ -1,0 +1,91 @@
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+from spaim.cli import main
+
+FAST = ["--epochs", "3", "--quiet", "--labels-key", "cell_type"]
+
+
+@pytest.fixture()
+def files(small_pair, tmp_path):
+    st, sc = small_pair
+    st[:, :60].copy().write_h5ad(tmp_path / "st.h5ad")
+    sc.write_h5ad(tmp_path / "sc.h5ad")
+    return tmp_path
+
+
+def test_impute_writes_requested_genes(files, small_pair):
+    _, sc = small_pair
+    frequent = sc.var_names[(sc.X > 0).mean(0) >= 0.1]
+    genes = [g for g in frequent if g not in set(sc.var_names[:60])][:3]
+    out = files / "out.h5ad"
+    assert main(["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out),
+                 "--genes", ",".join(genes), *FAST]) == 0
+    imputed = ad.read_h5ad(out)
+    assert list(imputed.var_names) == genes and imputed.n_obs == 300
+
+
+def test_impute_genes_file_and_saved_model(files, small_pair):
+    _, sc = small_pair
+    (files / "genes.txt").write_text(f"{sc.var_names[120]}\n\n{sc.var_names[121]}\n")  # kept: requested
+    out = files / "out.h5ad"
+    args = ["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out),
+            "--genes-file", str(files / "genes.txt"), "--save-model", str(files / "model"), *FAST]
+    assert main(args) == 0
+    assert ad.read_h5ad(out).n_vars == 2 and (files / "model" / "module.pt").exists()
+
+
+def test_cv_writes_the_per_gene_table(files, capsys):
+    out = files / "cv.csv"
+    assert main(["cv", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--folds", "3", "--out", str(out), *FAST]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["gene", "fold", "pcc", "ssim", "rmse", "js"] and len(table) == 60
+    assert "median_pcc" in capsys.readouterr().out
+
+
+def test_existing_output_needs_force(files, capsys):
+    out = files / "cv.csv"
+    out.write_text("precious")
+    args = ["cv", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--folds", "3", "--out", str(out), *FAST]
+    assert main(args) == 2
+    assert "already exists" in capsys.readouterr().err and out.read_text() == "precious"
+    assert main([*args, "--force"]) == 0 and out.read_text() != "precious"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda st: st.X.__setitem__((0, 0), np.nan), "NaN or infinite"),
+        (lambda st: st.X.__setitem__((0, 0), -3), "negative values"),
+        (lambda st: st.X.__setitem__((0, 0), 0.25), "non-integer"),
+        (lambda st: setattr(st, "var_names", ["g"] * st.n_vars), "duplicate gene names"),
+        (lambda st: setattr(st, "var_names", [f"x{i}" for i in range(st.n_vars)]), "share no gene names"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(files, capsys, mutate, message):
+    st = ad.read_h5ad(files / "st.h5ad")
+    mutate(st)
+    st.write_h5ad(files / "bad.h5ad")
+    out = files / "out.h5ad"
+    code = main(["impute", "--st", str(files / "bad.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out), *FAST])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and sorted(p.name for p in files.iterdir()) == ["bad.h5ad", "sc.h5ad", "st.h5ad"]
+
+
+def test_unreadable_file_and_absent_gene(files, capsys):
+    (files / "junk.h5ad").write_text("junk")
+    assert main(["impute", "--st", str(files / "junk.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(files / "o.h5ad"), *FAST]) == 2
+    assert "not a readable .h5ad" in capsys.readouterr().err
+    assert main(["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(files / "o.h5ad"),
+                 "--genes", "NotAGene", *FAST]) == 2
+    assert "not in the SC reference" in capsys.readouterr().err
+    assert not (files / "o.h5ad").exists()
+
+
+def test_demo_runs_on_bundled_data(capsys):
+    assert main(["demo", "--dataset", "merfish_hypothalamus", "--folds", "3", "--epochs", "3", "--quiet", "--labels-key", "cell_type"]) == 0
+    out = capsys.readouterr().out
+    assert "spaim" in out and "knn" in out and "median_pcc" in out

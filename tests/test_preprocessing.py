@@ -1,0 +1,46 @@
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from spaim.preprocessing import build_sc_reference, cluster_profiles, leiden_clusters, log1p_dense, size_factors
+
+
+def test_log1p_is_natural_log_and_optionally_normalised():
+    counts = np.array([[1.0, 3.0], [2.0, 2.0], [0.0, 8.0]])
+    assert np.allclose(log1p_dense(counts), np.log1p(counts))
+    factors = size_factors(counts)
+    assert np.allclose((counts * factors[:, None]).sum(1), 4.0)  # median total
+    assert np.allclose(log1p_dense(sp.csr_matrix(counts), factors), np.log1p(counts * factors[:, None]))
+
+
+def test_cluster_profiles_median_and_mean():
+    log_expr = np.array([[0.0, 1.0], [0.0, 3.0], [2.0, 5.0], [4.0, 5.0], [9.0, 5.0]])
+    labels = np.array([0, 0, 1, 1, 1])
+    assert np.allclose(cluster_profiles(log_expr, labels, "median"), [[0.0, 4.0], [2.0, 5.0]])
+    assert np.allclose(cluster_profiles(log_expr, labels, "mean"), [[0.0, 5.0], [2.0, 5.0]])
+
+
+def test_leiden_reaches_a_target_number_of_clusters(merfish):
+    _, sc = merfish
+    labels = leiden_clusters(sc.X, n_clusters=8, seed=0)
+    assert len(np.unique(labels)) == 8
+    assert np.array_equal(labels, leiden_clusters(sc.X, n_clusters=8, seed=0))
+
+
+def test_reference_filters_rare_genes_but_keeps_requested_ones(merfish):
+    _, sc = merfish
+    frac = (sc.X > 0).mean(0)
+    rare = sc.var_names[np.argmin(frac)]
+    assert frac.min() < 0.1
+    ref = build_sc_reference(sc.X, sc.var_names, labels=sc.obs["cell_type"])
+    assert rare not in ref.genes and len(ref.genes) == int((frac >= 0.1).sum())
+    kept = build_sc_reference(sc.X, sc.var_names, keep=[rare], labels=sc.obs["cell_type"])
+    assert rare in kept.genes
+    assert kept.n_clusters == sc.obs["cell_type"].nunique()
+    col = list(kept.cluster_names).index(sc.obs["cell_type"].iloc[0])
+    gene = kept.genes[0]
+    cells = (sc.obs["cell_type"] == sc.obs["cell_type"].iloc[0]).to_numpy()
+    expected = np.median(np.log1p(sc[cells, gene].X.ravel()))
+    assert kept.profiles_of([gene])[0, col] == pytest.approx(expected)
+    assert isinstance(kept.genes, pd.Index)

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import torch
+
+from spaim.errors import SpaIMInputError
+from spaim.model.networks import SpaIMModule
+from spaim.training import TrainingPlan, _batches, resolve_device, split_validation, train_module
+
+
+def _data(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    sc = torch.rand(30, 5, generator=g)
+    mixing = torch.rand(5, 50, generator=g)
+    return sc @ mixing, sc  # ST profiles are a linear function of SC profiles: learnable
+
+
+def _train(seed=0, **plan):
+    torch.manual_seed(seed)
+    module = SpaIMModule(50, 5, widths=(32, 16))
+    st, sc = _data()
+    history = train_module(module, st, sc, TrainingPlan(**plan), seed=seed, progress=False)
+    return module, history
+
+
+def test_training_lowers_the_generation_loss():
+    _, history = _train(max_epochs=60, validation_fraction=0)
+    assert history.generation.iloc[-1] < 0.5 * history.generation.iloc[0]
+
+
+def test_fixed_seed_is_deterministic():
+    m1, h1 = _train(max_epochs=10)
+    m2, h2 = _train(max_epochs=10)
+    assert h1.equals(h2)
+    for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_early_stopping_stops_and_keeps_the_best_epoch():
+    _, history = _train(max_epochs=300, patience=3, lr=5e-2)
+    assert len(history) < 300
+    best = history.validation.idxmin()
+    assert len(history) - 1 - best == 3
+
+
+def test_validation_split_and_small_sets():
+    rng = np.random.default_rng(0)
+    train, val = split_validation(30, 0.1, rng)
+    assert len(val) == 3 and len(np.intersect1d(train, val)) == 0
+    train, val = split_validation(4, 0.25, rng)
+    assert len(val) == 0 and len(train) == 4
+
+
+def test_no_batch_of_one():
+    batches = _batches(9, 4, torch.Generator().manual_seed(0))
+    assert sorted(len(b) for b in batches) == [4, 5]
+
+
+def test_bad_plans_and_devices():
+    with pytest.raises(SpaIMInputError, match="generator_target"):
+        TrainingPlan(generator_target="nonsense")
+    with pytest.raises(SpaIMInputError, match="unknown"):
+        resolve_device("tpu")
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(SpaIMInputError, match="no CUDA GPU"):
+            resolve_device("cuda")
