@@ -70,7 +70,8 @@ def save(fig: plt.Figure, path: Path) -> Path:
 def _scatter(ax, coords: np.ndarray, values: np.ndarray, title: str) -> None:
     # Each panel on its own colour scale: the metrics compare patterns, not absolute levels.
     order = np.argsort(values)  # high values drawn last, on top
-    ax.scatter(coords[order, 0], coords[order, 1], c=values[order], s=3, cmap="viridis", linewidths=0)
+    size = float(np.clip(4000 / len(values), 2, 30))  # sparse slides (100 beads) need larger dots
+    ax.scatter(coords[order, 0], coords[order, 1], c=values[order], s=size, cmap="viridis", linewidths=0)
     ax.set_title(title, fontsize=9)
     ax.set_aspect("equal")
     ax.set_xticks([])
