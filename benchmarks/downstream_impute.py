@@ -28,9 +28,11 @@ def main(out: str, folds: str, epochs: str, *names: str) -> None:
             if path.exists():
                 continue
             start = time.time()
-            version = impute_versions(st, sc, [method], folds=int(folds), max_epochs=int(epochs), **SETUP.get(name, {}))[method]
+            setup = SETUP.get(name, {})
+            version = impute_versions(st, sc, [method], folds=int(folds), max_epochs=int(epochs), **setup)[method]
             write_h5ad(version, path)
-            print(f"{name} {method}: {version.n_vars} genes ({(~version.var['measured']).sum()} new) in {time.time() - start:.0f} s", flush=True)
+            new = int((~version.var["measured"]).sum())
+            print(f"{name} {method}: {version.n_vars} genes ({new} new) in {time.time() - start:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,12 @@ import pandas as pd
 import pytest
 
 from spaim.downstream.ligrec import (
-    compare_pairs, guess_resource, ligand_receptor, load_resource, spatial_bivariate, present_pairs,
+    compare_pairs,
+    guess_resource,
+    ligand_receptor,
+    load_resource,
+    present_pairs,
+    spatial_bivariate,
 )
 
 pytest.importorskip("liana")

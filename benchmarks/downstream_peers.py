@@ -1,0 +1,54 @@
+"""Turn the benchmark's cached held-out predictions of peer methods into imputed .h5ad files.
+
+Usage: python benchmarks/downstream_peers.py OUT_DIR DATASET [DATASET ...]
+Reuses runs/benchmark/cache as written by benchmarks/run_benchmark.sh (same folds, seed and
+options); a peer is taken only where all its folds are cached, so nothing long runs here.
+Writes OUT_DIR/DATASET/PEER.h5ad: ST cells x shared genes, log1p held-out predictions.
+"""
+
+import sys
+from pathlib import Path
+
+import anndata as ad
+import pandas as pd
+
+from spaim.benchmark.protocol import DatasetSpec, run_benchmark
+from spaim.datasets import locate
+from spaim.io import write_h5ad
+
+CACHE = Path("runs/benchmark/cache")
+PEERS = ("spage", "tangram", "gimvi", "stplus")
+FOLDS, SEED = 5, 0
+#: The options of benchmarks/run_benchmark.sh, so the cache fingerprints match.
+OPTIONS = {"tangram": {"epochs": 200}, "gimvi": {"epochs": 100}, "stplus": {"max_epoch_num": 500}}
+
+
+def cached_peers(name: str) -> list[str]:
+    done = []
+    for peer in PEERS:
+        if any(all((f / f"fold{k}.npz").is_file() for k in range(FOLDS)) for f in (CACHE / name).glob(f"{peer}-*")):
+            done.append(peer)
+    return done
+
+
+def main(out: str, *names: str) -> None:
+    for name in names:
+        peers = cached_peers(name)
+        if not peers:
+            continue
+        folder = locate(name, download=False)
+        spec = DatasetSpec(name, str(folder / "st.h5ad"), str(folder / "sc.h5ad"), allow_non_integer=True)
+        result = run_benchmark([spec], peers, FOLDS, SEED, CACHE, OPTIONS, timeout_s=60, progress=False)[0]
+        for peer, run in result.runs.items():
+            if run.status != "ok":
+                print(f"{name} {peer}: {run.status}")
+                continue
+            var = pd.DataFrame({"measured": True}, index=pd.Index(result.inputs.st_genes, dtype=str))
+            version = ad.AnnData(run.prediction, obs=pd.DataFrame(index=result.inputs.st.obs_names), var=var)
+            (Path(out) / name).mkdir(parents=True, exist_ok=True)
+            write_h5ad(version, Path(out) / name / f"{peer}.h5ad", force=True)
+            print(f"{name} {peer}: {version.shape}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
