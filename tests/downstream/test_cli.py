@@ -35,6 +35,11 @@ def test_cli_imputes_with_knn_and_writes_the_report(files, tmp_path):
     assert list(ari.index) == ["raw", "knn"] and ari["ari"].between(-1, 1).all()
     counts = pd.read_csv(out / "deg_counts.csv")
     assert set(counts.columns) == {"group", "raw", "knn"}
+    degs = pd.read_csv(out / "deg_knn.csv")
+    assert degs["significant"].all() and len(degs) == counts["knn"].sum()
+    summary = pd.read_csv(out / "lr_summary.csv")
+    background = summary["shuffled_significant_fraction"]  # NaN: too few pairs to recombine
+    assert (background.isna() | background.between(0, 1)).all()
     report = (out / "report.md").read_text()
     assert "cell-type labels from ST obs['cell_type']" in report and "mouseconsensus" in report
     assert f"| raw | {ari.loc['raw', 'n_clusters']} | {ari.loc['raw', 'ari']:.3f} |" in report

@@ -8,6 +8,7 @@ from spaim.downstream.ligrec import (
     ligand_receptor,
     load_resource,
     present_pairs,
+    shuffled_pairs,
     spatial_bivariate,
 )
 
@@ -79,3 +80,13 @@ def test_spatial_bivariate_scores_present_pairs(planted):
     table = spatial_bivariate(adata, resource=resource, n_perms=0)
     assert set(table["ligand"]) == set(resource["ligand"])
     assert table["morans"].notna().all()
+
+
+def test_shuffled_pairs_are_unlisted_recombinations(visium_log):
+    pairs = present_pairs(load_resource("consensus"), visium_log.var_names)
+    null = shuffled_pairs(pairs, n_pairs=10, seed=1)
+    listed = set(zip(pairs["ligand"], pairs["receptor"], strict=True))
+    drawn = list(zip(null["ligand"], null["receptor"], strict=True))
+    assert len(drawn) == len(set(drawn)) > 0 and not set(drawn) & listed
+    assert set(null["ligand"]) <= set(pairs["ligand"]) and set(null["receptor"]) <= set(pairs["receptor"])
+    assert shuffled_pairs(pairs, n_pairs=10, seed=1).equals(null)

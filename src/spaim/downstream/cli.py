@@ -28,6 +28,7 @@ def register(subparsers) -> None:
     src.add_argument("--imputed-other", action="append", default=[], metavar="NAME=FILE",
                      help="another method's imputation (log1p .h5ad); repeatable")
     src.add_argument("--labels-key", help="ST obs column of cell types (else Leiden clusters of the measured data)")
+    src.add_argument("--normalize", action="store_true", help="library-size normalise measured counts before log1p")
     src.add_argument("--allow-non-integer", action="store_true", help="accept already-processed (non-integer) values")
     imp = p.add_argument_group("imputation (with --sc or --dataset)")
     imp.add_argument("--methods", default="spaim,knn", help="comma-separated, from spaim,knn (default both)")
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()) and not args.force:
         raise SpaIMInputError(f"output folder '{out}' is not empty: choose another or pass --force.")
     st, imputed = _inputs(args)
-    result = analyse(st, imputed, labels_key=args.labels_key, st_layer=args.st_layer, allow_non_integer=args.allow_non_integer,
+    result = analyse(st, imputed, labels_key=args.labels_key, st_layer=args.st_layer, normalize=args.normalize,
+                     allow_non_integer=args.allow_non_integer,
                      resource=args.resource, lr_method=args.lr_method, lr_pvalue=args.lr_pvalue, lr_alpha=args.lr_alpha,
                      min_r=args.min_r, spatial=args.spatial, deg_alpha=args.deg_alpha, min_log2fc=args.min_log2fc, seed=args.seed)
     genes = [g.strip() for g in args.genes.split(",") if g.strip()] if args.genes else None

@@ -8,6 +8,7 @@ convention) is scored by the minimum of its subunits in each cell, as liana does
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import product
 
 import anndata as ad
 import numpy as np
@@ -205,6 +206,21 @@ def _nearest_distance(coords: np.ndarray) -> float:
 
     distances, _ = NearestNeighbors(n_neighbors=2).fit(coords).kneighbors(coords)
     return float(np.median(distances[:, 1])) or 1.0
+
+
+def shuffled_pairs(pairs: pd.DataFrame, n_pairs: int = 500, seed: int = 0) -> pd.DataFrame:
+    """A null set: ligands and receptors of ``pairs`` recombined into pairs that ``pairs`` does not list.
+
+    The share of these that come out significant is the background rate of an expression
+    matrix: imputed genes generated from a few SC cluster profiles correlate broadly, so a
+    count of significant L–R pairs means something only against this rate.
+    """
+    listed = set(zip(pairs["ligand"], pairs["receptor"], strict=True))
+    candidates = [(lig, rec) for lig, rec in product(pairs["ligand"].unique(), pairs["receptor"].unique())
+                  if lig != rec and (lig, rec) not in listed]
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(candidates), size=min(n_pairs, len(candidates)), replace=False))
+    return pd.DataFrame([candidates[i] for i in chosen], columns=["ligand", "receptor"])
 
 
 def compare_pairs(tables: Mapping[str, pd.DataFrame], reference: str = "raw") -> pd.DataFrame:

@@ -30,7 +30,7 @@ def save_figure(fig: plt.Figure, save: SavePath) -> plt.Figure:
     """Write ``fig`` as a PNG to ``save`` atomically (overwriting), then close it."""
     if save is not None:
         with atomic_path(save, force=True) as tmp:
-            fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
         plt.close(fig)
     return fig
 

@@ -15,7 +15,7 @@ from spaim.downstream import plotting
 from spaim.downstream.deg import count_degs, differential_genes
 from spaim.downstream.domains import domain_scores, reference_partition
 from spaim.downstream.expression import combine, dense, log_expression
-from spaim.downstream.ligrec import compare_pairs, guess_resource, ligand_receptor, spatial_bivariate
+from spaim.downstream.ligrec import compare_pairs, guess_resource, ligand_receptor, shuffled_pairs, spatial_bivariate
 from spaim.errors import SpaIMInputError
 from spaim.io import atomic_path, write_csv
 
@@ -44,6 +44,7 @@ def analyse(
     imputed: Mapping[str, ad.AnnData],
     labels_key: str | None = None,
     st_layer: str | None = None,
+    normalize: bool = False,
     allow_non_integer: bool = False,
     resource: str = "auto",
     lr_method: str = "spearman",
@@ -64,6 +65,9 @@ def analyse(
     imputed
         ``{method: AnnData}`` of log1p imputed values over the same cells; each is merged
         into the measured data with :func:`~spaim.downstream.expression.combine`.
+    normalize
+        Library-size normalise the measured counts before ``log1p`` (off: SpaIM's default
+        scale, the scale of its imputed values).
     labels_key
         ``st.obs`` column of cell types; without it the reference groups are Leiden
         clusters of the measured counts (:func:`~spaim.downstream.domains.reference_partition`).
@@ -76,18 +80,22 @@ def analyse(
     """
     if RAW in imputed:
         raise SpaIMInputError(f"'{RAW}' names the measured data: give the imputed versions other names.")
-    raw = log_expression(st, st_layer, allow_non_integer=allow_non_integer)
+    raw = log_expression(st, st_layer, normalize, allow_non_integer)
     groups, partition = _groups(st, labels_key, st_layer, allow_non_integer, seed)
     raw.obs[GROUP_KEY] = pd.Categorical(groups)
     data = {RAW: raw, **{name: combine(raw, version) for name, version in imputed.items()}}
     resource = guess_resource(raw.var_names) if resource == "auto" else resource
     pairs = {name: _pairs(a, resource, lr_method, lr_pvalue, lr_alpha, min_r, spatial, seed) for name, a in data.items()}
+    summary = compare_pairs(pairs, RAW)
+    summary["shuffled_significant_fraction"] = [
+        _background(a, pairs[name], lr_method, lr_pvalue, lr_alpha, min_r, seed) for name, a in data.items()
+    ]
     degs = {name: _degs(a, deg_alpha, min_log2fc) for name, a in data.items()}
     domains, clusters = domain_scores(data, groups, seed=seed)
-    settings = dict(labels_key=labels_key, lr_method=lr_method, lr_pvalue=lr_pvalue, lr_alpha=lr_alpha, min_r=min_r,
+    settings = dict(labels_key=labels_key, normalize=normalize, lr_method=lr_method, lr_pvalue=lr_pvalue, lr_alpha=lr_alpha, min_r=min_r,
                     deg_alpha=deg_alpha, min_log2fc=min_log2fc, seed=seed)
     return DownstreamResult(
-        data, partition, resource, pairs, compare_pairs(pairs, RAW), degs, count_degs(degs), domains, clusters, settings
+        data, partition, resource, pairs, summary, degs, count_degs(degs), domains, clusters, settings
     )
 
 
@@ -103,6 +111,14 @@ def _groups(st: ad.AnnData, labels_key: str | None, layer: str | None, allow_non
 def _degs(adata: ad.AnnData, alpha: float, min_log2fc: float) -> pd.DataFrame:
     table = differential_genes(adata, GROUP_KEY, alpha, min_log2fc)
     return table.assign(gene_measured=adata.var.loc[table["gene"], "measured"].to_numpy())
+
+
+def _background(adata, tested: pd.DataFrame, method, pvalue, alpha, min_r, seed) -> float:
+    """Share of shuffled (unlisted) ligand–receptor combinations found significant: the null rate."""
+    if tested.empty:
+        return float("nan")
+    null = ligand_receptor(adata, shuffled_pairs(tested, seed=seed), method, pvalue, alpha=alpha, min_r=min_r, seed=seed)
+    return float(null["significant"].mean()) if len(null) else float("nan")
 
 
 def _pairs(adata, resource, method, pvalue, alpha, min_r, spatial, seed) -> pd.DataFrame:
@@ -135,7 +151,8 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     tables = {"lr_summary": result.pairs_summary, "deg_counts": result.deg_counts, "domains_ari": result.domains,
               "domains_clusters": result.clusters.reset_index(names="cell")}
-    tables |= {f"lr_pairs_{n}": t for n, t in result.pairs.items()} | {f"deg_{n}": t for n, t in result.degs.items()}
+    # Full DEG tables are genes x groups (megabytes for wide imputations): the folder keeps the DEGs.
+    tables |= {f"lr_pairs_{n}": t for n, t in result.pairs.items()} | {f"deg_{n}": t[t["significant"]] for n, t in result.degs.items()}
     for name, table in tables.items():
         write_csv(table, out / f"{name}.csv", force=True)
     figures = _figures(result, out, map_genes)
@@ -189,16 +206,19 @@ def _markdown(result: DownstreamResult, title: str, figures: list[tuple[str, str
         f"# {title}", "",
         f"{result.data[RAW].n_obs} cells/spots; {shapes}.", "",
         "Imputed versions are the measured data with the imputed genes merged in (imputed values replace "
-        "measured ones for the genes a method predicts). All values are log1p.", "",
+        "measured ones for the genes a method predicts). All values are log1p"
+        f"{' of library-size normalised counts for the measured genes' if s['normalize'] else ' of counts'}.", "",
         f"Reference groups (DEG groups, ARI labels): {result.partition}.", "",
         "## Ligand–receptor pairs", "",
         f"liana resource `{result.resource}`; {s['lr_method']} correlation across cells, {s['lr_pvalue']} p-values, "
         f"Benjamini–Hochberg FDR < {s['lr_alpha']} and r >= {s['min_r']}. "
-        "`n_significant_in_both`: significant on raw and on that version.", "",
+        "`n_significant_in_both`: significant on raw and on that version. `shuffled_significant_fraction`: share of "
+        "up to 500 ligand–receptor combinations the resource does not list (same genes) that pass the same test: "
+        "the background rate a pair count should be read against.", "",
         markdown_table(result.pairs_summary), "",
         "## Differentially expressed genes per group", "",
         f"scanpy Wilcoxon vs rest, BH-adjusted p < {s['deg_alpha']}, log2 fold change > {s['min_log2fc']} "
-        "(log2 of mean linear expression, group vs rest, pseudocount 1).", "",
+        "(log2 of mean linear expression, group vs rest, pseudocount 1). `deg_<data>.csv` lists the DEGs.", "",
         markdown_table(result.deg_counts), "",
         markdown_table(_deg_split(result.degs)), "",
         "## Spatial domains", "",
