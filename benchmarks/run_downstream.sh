@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 FOLDS=${1:-5}
 EPOCHS=${2:-100}
-DATASETS="visium_lymphnode seqfish_visp_cortex merfish_hypothalamus slideseq_cerebellum osmfish_cortex"
+DATASETS=${DATASETS:-"visium_lymphnode seqfish_visp_cortex merfish_hypothalamus slideseq_cerebellum osmfish_cortex"}
 IMPUTED=runs/downstream/imputed
 DOCS=docs/downstream
 
