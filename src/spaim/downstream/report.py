@@ -179,7 +179,7 @@ def _figures(result: DownstreamResult, out: Path, map_genes: Sequence[str] | Non
         markers = _imputed_markers(result.degs[name], adata)
         if markers:
             plotting.marker_umap(adata, markers, seed=result.settings["seed"], save=out / f"umap_{name}.png")
-            figures.append((f"UMAP of {name}-imputed data, coloured by imputed marker genes", f"umap_{name}.png"))
+            figures.append((f"UMAP of {name}-imputed data, coloured by the top-ranked imputed marker of each group", f"umap_{name}.png"))
     return figures
 
 
@@ -192,10 +192,10 @@ def _variable_predicted(raw: ad.AnnData, adata: ad.AnnData, n: int = 4) -> list[
 
 
 def _imputed_markers(degs: pd.DataFrame, adata: ad.AnnData, n: int = 4) -> list[str]:
-    """The top-scoring significant imputed gene of each group, for up to ``n`` groups."""
+    """The top-ranked imputed gene of each group (significant ones first), for up to ``n`` groups."""
     imputed = set(adata.var_names[adata.var["imputed"].to_numpy()])
-    hits = degs[degs["significant"] & degs["gene"].isin(imputed)].sort_values("score", ascending=False, kind="stable")
-    return list(dict.fromkeys(hits.drop_duplicates("group")["gene"]))[:n]
+    ranked = degs[degs["gene"].isin(imputed)].sort_values(["significant", "score"], ascending=False, kind="stable")
+    return list(dict.fromkeys(ranked.drop_duplicates("group")["gene"]))[:n]
 
 
 def _markdown(result: DownstreamResult, title: str, figures: list[tuple[str, str]]) -> str:
