@@ -16,7 +16,8 @@ def summary(docs: Path, names: list[str]) -> str:
     for name in names:
         folder = docs / name
         lr = pd.read_csv(folder / "lr_summary.csv")
-        pairs.append(lr.assign(dataset=name)[["dataset", "data", "n_tested", "n_significant", "n_significant_in_both", "r_correlation"]])
+        pairs.append(lr.assign(dataset=name)[["dataset", "data", "n_tested", "n_significant", "n_significant_in_both", "r_correlation",
+                                            "shuffled_significant_fraction"]])
         counts = pd.read_csv(folder / "deg_counts.csv").set_index("group")
         degs.append(pd.DataFrame({"dataset": name, "data": counts.columns, "degs_total": counts.sum().to_numpy(),
                                   "groups": len(counts), "median_per_group": counts.median().to_numpy()}))

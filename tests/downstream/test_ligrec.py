@@ -90,3 +90,8 @@ def test_shuffled_pairs_are_unlisted_recombinations(visium_log):
     assert len(drawn) == len(set(drawn)) > 0 and not set(drawn) & listed
     assert set(null["ligand"]) <= set(pairs["ligand"]) and set(null["receptor"]) <= set(pairs["receptor"])
     assert shuffled_pairs(pairs, n_pairs=10, seed=1).equals(null)
+
+
+def test_no_testable_pair_gives_an_empty_typed_table(seqfish_log):
+    table = ligand_receptor(seqfish_log[:, :3], resource="mouseconsensus")
+    assert table.empty and table["significant"].dtype == bool

@@ -106,7 +106,7 @@ def ligand_receptor(
     table = _resource_table(resource, adata.var_names)
     pairs = present_pairs(table, adata.var_names)
     if pairs.empty:
-        return pd.DataFrame(columns=["ligand", "receptor", "r", "pval", "fdr", "significant"])
+        return pairs.assign(r=np.float64(0), pval=np.float64(1), fdr=np.float64(1), significant=False)
     lig, rec = _standardized(adata, pairs["ligand"], method), _standardized(adata, pairs["receptor"], method)
     r = (lig * rec).sum(axis=0)
     if pvalue == "analytic":

@@ -48,8 +48,9 @@ def pairs_scatter(
     fig, axes = _panels(max(len(others), 1))
     for ax, (name, table) in zip(axes.flat, others.items(), strict=False):
         both = paired_scores(reference, table)
+        sig_x, sig_y = both["significant_x"].astype(bool), both["significant_y"].astype(bool)
         kind = np.select(
-            [both["significant_x"] & both["significant_y"], both["significant_x"], both["significant_y"]],
+            [sig_x & sig_y, sig_x, sig_y],
             ["both", "reference only", "other only"], "neither",
         )
         for label, colour in _PAIR_COLOURS.items():
