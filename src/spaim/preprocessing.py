@@ -12,6 +12,7 @@ import pandas as pd
 import scanpy as sc
 import scipy.sparse as sp
 
+from spaim._threads import preserve_torch_threads
 from spaim.errors import SpaIMInputError
 
 Matrix = np.ndarray | sp.csr_matrix
@@ -67,7 +68,7 @@ def leiden_clusters(
 
 def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
     adata = ad.AnnData(sp.csr_matrix(counts, dtype=np.float32))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), preserve_torch_threads():
         warnings.simplefilter("ignore")
         sc.pp.normalize_total(adata)
         sc.pp.log1p(adata)
