@@ -3,8 +3,8 @@
 For each bundled dataset, the shared genes are split into the benchmark's 10 folds
 (seed 0); only the *training* genes of fold 0 are used here, split again into 4 inner
 folds (seed 1). Each candidate setting is scored by the median PCC and SSIM over those
-inner validation genes. Run by hand: ``python benchmarks/tune_defaults.py``; results
-go to ``benchmarks/results/tune_defaults.csv``.
+inner validation genes. Run by hand: ``python benchmarks/tune_defaults.py ROUND [DATASET ...]``;
+results go to ``benchmarks/results/tune_defaults_round{ROUND}.csv``.
 """
 
 import sys
@@ -18,11 +18,32 @@ from spaim import datasets
 from spaim.crossval import make_folds, run_folds, spaim_predictor
 from spaim.pairing import prepare_pair
 
-CANDIDATES = {
-    "paper (median, reconstruction, batch)": ({}, {}),
-    "mean profiles": ({"profile_stat": "mean"}, {}),
-    "generator vs measured": ({}, {"generator_target": "measured"}),
-    "mean + measured": ({"profile_stat": "mean"}, {"generator_target": "measured"}),
+MEAN = {"profile_stat": "mean"}
+ROUNDS = {
+    # round 1: the paper's choices against the open options of METHOD.md
+    "1": {
+        "paper (median, reconstruction, batch)": ({}, {}),
+        "mean profiles": (MEAN, {}),
+        "generator vs measured": ({}, {"generator_target": "measured"}),
+        "mean + measured": (MEAN, {"generator_target": "measured"}),
+    },
+    # round 2: starting from round 1's winner (mean profiles)
+    "2": {
+        "mean profiles": (MEAN, {}),
+        "mean, resolution 2": (MEAN | {"resolution": 2.0}, {}),
+        "mean, widths 256-128": (MEAN, {"widths": (256, 128)}),
+        "mean, layer norm": (MEAN, {"norm": "layer"}),
+        "mean, generator vs both": (MEAN, {"generator_target": "both"}),
+        "mean, patience 50": (MEAN, {"patience": 50}),
+    },
+    # round 3: starting from round 2's winner (mean profiles, layer norm)
+    "3": {
+        "mean, layer norm": (MEAN, {"norm": "layer"}),
+        "median, layer norm": ({}, {"norm": "layer"}),
+        "mean, layer norm, widths 1024-512": (MEAN, {"norm": "layer", "widths": (1024, 512)}),
+        "mean, layer norm, widths 512-256-128": (MEAN, {"norm": "layer", "widths": (512, 256, 128)}),
+        "mean, layer norm, generator vs both": (MEAN, {"norm": "layer", "generator_target": "both"}),
+    },
 }
 
 
@@ -34,11 +55,11 @@ def validation_scores(name: str, setup: dict, train: dict) -> pd.DataFrame:
     return run_folds(inner, spaim_predictor(seed=0, progress=False, **train), folds=4, seed=1, progress=False)
 
 
-def main(names: list[str]) -> None:
+def main(round_: str, names: list[str]) -> None:
     rows = []
-    out = Path(__file__).parent / "results" / "tune_defaults.csv"
+    out = Path(__file__).parent / "results" / f"tune_defaults_round{round_}.csv"
     out.parent.mkdir(exist_ok=True)
-    for label, (setup, train) in CANDIDATES.items():
+    for label, (setup, train) in ROUNDS[round_].items():
         for name in names:
             start = time.perf_counter()
             table = validation_scores(name, setup, train)
@@ -52,4 +73,4 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or sorted(datasets.DATASETS))
+    main(sys.argv[1], sys.argv[2:] or sorted(datasets.DATASETS))

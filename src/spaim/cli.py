@@ -108,15 +108,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from spaim.pairing import prepare_pair
     from spaim.validation import expression_matrix
 
+    if args.out:
+        check_can_write(args.out, args.force)
     st, sc = datasets.load(args.dataset, args.data_dir)
     setup = _setup_kwargs(args) | {"allow_non_integer": True}
     data = prepare_pair(st, sc, seed=args.seed, **setup)
     _say(args, f"{args.dataset}: {st.n_obs} ST cells, {sc.n_obs} SC cells, {data.match.summary()}, "
                f"{data.reference.n_clusters} SC clusters; {args.folds}-fold cross-validation over shared genes")
-    predictors = {
-        "spaim": spaim_predictor(seed=args.seed, **_train_kwargs(args) | {"progress": False}),
-        "knn": knn_predictor(expression_matrix(sc, "SC", setup.get("sc_layer"), True), sc.var_names, seed=args.seed),
+    factories = {
+        "spaim": lambda: spaim_predictor(seed=args.seed, **_train_kwargs(args) | {"progress": False}),
+        "knn": lambda: knn_predictor(expression_matrix(sc, "SC", setup.get("sc_layer"), True), sc.var_names, seed=args.seed),
     }
+    methods = [m.strip() for m in args.methods.split(",")]
+    unknown = sorted(set(methods) - set(factories))
+    if unknown:
+        raise SpaIMInputError(f"unknown method(s) {unknown} for the demo: choose from {sorted(factories)}.")
+    predictors = {m: factories[m]() for m in methods}
     tables, times = {}, {}
     for name, predictor in predictors.items():
         start = time.perf_counter()
@@ -173,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="osmfish_cortex", choices=sorted(datasets.DATASETS), help="default osmfish_cortex")
     p.add_argument("--data-dir", help=f"folder holding the dataset folders (else ${datasets.ENV_VAR}, ../shared/data, cache)")
     p.add_argument("--folds", type=int, default=10, help="number of folds (default 10)")
-    p.add_argument("--out", help="optional CSV of per-gene results for both methods")
+    p.add_argument("--methods", default="spaim,knn", help="comma-separated: spaim, knn (default both)")
+    p.add_argument("--out", help="optional CSV of per-gene results of each method")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     _add_setup_options(p)
     p.set_defaults(func=cmd_demo)

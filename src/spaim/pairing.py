@@ -86,7 +86,7 @@ def prepare_pair(
     labels_key: str | None = None,
     resolution: float = 1.0,
     n_clusters: int | None = None,
-    profile_stat: str = "median",
+    profile_stat: str = "mean",
     seed: int = 0,
     reference: SCReference | None = None,
 ) -> PairedData:

@@ -63,7 +63,7 @@ def leiden_clusters(
     graph = _knn_graph(counts, seed, n_top_genes)
     if n_clusters is None:
         return _leiden(graph, resolution, seed)
-    return _leiden_with_k(graph, n_clusters, seed)
+    return leiden_with_n_clusters(graph, n_clusters, seed)
 
 
 def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
@@ -90,7 +90,8 @@ def _leiden(graph: ad.AnnData, resolution: float, seed: int) -> np.ndarray:
     return graph.obs["_k"].astype(int).to_numpy()
 
 
-def _leiden_with_k(graph: ad.AnnData, n_clusters: int, seed: int) -> np.ndarray:
+def leiden_with_n_clusters(graph: ad.AnnData, n_clusters: int, seed: int) -> np.ndarray:
+    """Leiden on a neighbour graph, bisecting the resolution to give ``n_clusters`` (or the closest count)."""
     lo, hi = 0.01, 10.0
     best = _leiden(graph, 1.0, seed)
     for _ in range(20):
@@ -142,7 +143,7 @@ def build_sc_reference(
     labels: Sequence | None = None,
     resolution: float = 1.0,
     n_clusters: int | None = None,
-    profile_stat: str = "median",
+    profile_stat: str = "mean",
     normalize: bool = False,
     seed: int = 0,
 ) -> SCReference:

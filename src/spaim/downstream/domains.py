@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from spaim.downstream.expression import dense
 from spaim.errors import SpaIMInputError
-from spaim.preprocessing import _leiden_with_k, leiden_clusters
+from spaim.preprocessing import leiden_with_n_clusters, leiden_clusters
 from spaim.validation import expression_matrix
 
 
@@ -45,7 +45,7 @@ def cluster_cells(
         n_comps = max(1, min(n_pcs, work.n_vars - 1, work.n_obs - 1))
         sc.pp.pca(work, n_comps=n_comps, random_state=seed)
         sc.pp.neighbors(work, n_neighbors=min(n_neighbors, work.n_obs - 1), random_state=seed)
-    return _leiden_with_k(work, n_clusters, seed).astype(str)
+    return leiden_with_n_clusters(work, n_clusters, seed).astype(str)
 
 
 def reference_partition(st: ad.AnnData, layer: str | None = None, allow_non_integer: bool = False, seed: int = 0) -> np.ndarray:

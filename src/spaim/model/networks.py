@@ -32,7 +32,7 @@ class SpaIMModule(nn.Module):
     :class:`CascadeDecoder` to a profile over the ST cells.
     """
 
-    def __init__(self, n_cells: int, n_clusters: int, widths: Sequence[int] = (512, 256), norm: str = "batch") -> None:
+    def __init__(self, n_cells: int, n_clusters: int, widths: Sequence[int] = (512, 256), norm: str = "layer") -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {sorted(NORMS)}, got '{norm}'")

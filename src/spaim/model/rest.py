@@ -13,7 +13,7 @@ NORMS = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
 class LayeredEncoder(nn.Module):
     """A stack of Linear -> Norm -> ReLU layers that returns every layer's activation."""
 
-    def __init__(self, n_input: int, widths: Sequence[int], norm: str = "batch") -> None:
+    def __init__(self, n_input: int, widths: Sequence[int], norm: str = "layer") -> None:
         super().__init__()
         sizes = [n_input, *widths]
         self.layers = nn.ModuleList(

@@ -13,11 +13,11 @@ from spaim.pairing import prepare_pair
 class SpaIMMethod(Method):
     name = "spaim"
     preprocessing = Preprocessing(
-        takes="raw counts (log1p inside; SC cluster medians of log1p)",
+        takes="raw counts (log1p inside; SC cluster means of log1p)",
         returns="log1p of counts",
         to_log1p="as returned",
     )
-    settings = "package defaults (Leiden clusters, widths 512/256, up to 300 epochs, early stopping on 10% of the training genes)"
+    settings = "package defaults (Leiden clusters, cluster means, LayerNorm, widths 512/256, up to 300 epochs, early stopping on 10% of the training genes)"
 
     def setup(self, inputs: BenchmarkInputs) -> None:
         # Clustering uses the SC cells only, so it is done once for all folds.
