@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spaim.downstream.report import markdown_table
+from spaim._markdown import markdown_table
 
 
 def summary(docs: Path, names: list[str]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from spaim.benchmark.protocol import DatasetSpec, run_benchmark
-
 from spaim.datasets import load
 
 FOLDS = 3

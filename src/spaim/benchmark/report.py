@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spaim._markdown import markdown_table
 from spaim.benchmark.methods import NOT_AVAILABLE, method_class
 from spaim.benchmark.protocol import DatasetResult
 from spaim.metrics import METRIC_NAMES, accuracy_score, summarize
@@ -71,15 +72,9 @@ def write_report(path: Path, summary: pd.DataFrame, figures: dict[str, list[str]
         lines.append(f"| {name} | {m.preprocessing.takes} | {m.preprocessing.returns} | {m.preprocessing.to_log1p} | {m.settings} |")
     lines += ["", "Not run: " + "; ".join(f"{k}: {v}" for k, v in NOT_AVAILABLE.items()) + ".", ""]
     for dataset, rows in summary.groupby("dataset", sort=False):
-        lines += [f"## {dataset}", "", _markdown(rows.drop(columns="dataset")), ""]
+        lines += [f"## {dataset}", "", markdown_table(rows.drop(columns="dataset")), ""]
         lines += [f"![{Path(f).stem}]({f})" for f in figures.get(dataset, [])] + [""]
     failed = summary[summary["status"] != "ok"]
     if len(failed):
         lines += ["## Failures", ""] + [f"- {r.dataset} / {r.method}: {r.status}" for r in failed.itertuples()] + [""]
     path.write_text("\n".join(lines))
-
-
-def _markdown(table: pd.DataFrame) -> str:
-    cells = table.map(lambda v: f"{v:.3f}" if isinstance(v, float) and not np.isnan(v) else ("" if isinstance(v, float) else str(v)))
-    header = "| " + " | ".join(table.columns) + " |"
-    return "\n".join([header, "|" + " --- |" * len(table.columns), *("| " + " | ".join(r) + " |" for r in cells.to_numpy())])

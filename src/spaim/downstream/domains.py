@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from spaim.downstream.expression import dense
 from spaim.errors import SpaIMInputError
-from spaim.preprocessing import leiden_with_n_clusters, leiden_clusters
+from spaim.preprocessing import leiden_clusters, leiden_with_n_clusters
 from spaim.validation import expression_matrix
 
 

@@ -11,6 +11,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from spaim._markdown import markdown_table
 from spaim.downstream import plotting
 from spaim.downstream.deg import count_degs, differential_genes
 from spaim.downstream.domains import domain_scores, reference_partition
@@ -236,14 +237,3 @@ def _deg_split(degs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     rows = [{"data": n, "degs": int(t["significant"].sum()), "on panel genes": int((t["significant"] & t["gene_measured"]).sum()),
              "on new genes": int((t["significant"] & ~t["gene_measured"]).sum())} for n, t in degs.items()]
     return pd.DataFrame(rows)
-
-
-def markdown_table(df: pd.DataFrame) -> str:
-    """``df`` as a GitHub markdown table (floats to 3 decimals), without its index."""
-    def fmt(v) -> str:
-        return f"{v:.3f}" if isinstance(v, float | np.floating) else str(v)
-
-    header = "| " + " | ".join(map(str, df.columns)) + " |"
-    rule = "| " + " | ".join("---" for _ in df.columns) + " |"
-    body = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
