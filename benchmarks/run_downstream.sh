@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 FOLDS=${1:-5}
-EPOCHS=${2:-100}
+EPOCHS=${2:-300}
 DATASETS=${DATASETS:-"visium_lymphnode seqfish_visp_cortex merfish_hypothalamus slideseq_cerebellum osmfish_cortex"}
 IMPUTED=runs/downstream/imputed
 DOCS=docs/downstream

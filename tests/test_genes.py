@@ -24,3 +24,14 @@ def test_case_insensitive_collisions_are_dropped_and_reported():
 def test_no_shared_gene_is_an_error_with_a_hint():
     with pytest.raises(SpaIMInputError, match="share no gene.*ignore-case"):
         match_genes(pd.Index(["GAD1"]), pd.Index(["Gad1"]))
+
+
+def test_gene_summary_counts_shared_kept_and_dropped(small_pair):
+    from spaim.pairing import prepare_pair
+
+    st, sc = small_pair
+    data = prepare_pair(st[:, :50].copy(), sc, labels_key="cell_type")
+    n_rare = int(((sc.X > 0).mean(0) < 0.1).sum() - ((sc[:, :50].X > 0).mean(0) < 0.1).sum())
+    text = data.gene_summary()
+    assert "50 shared genes" in text and f"{sc.n_vars} genes" in text
+    assert f"{n_rare} dropped (expressed in < 10% of SC cells)" in text

@@ -80,7 +80,7 @@ def cmd_impute(args: argparse.Namespace) -> int:
     genes = _requested_genes(args)
     st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
     model = SpaIM(st, sc, genes=genes, seed=args.seed, **_setup_kwargs(args))
-    _say(args, repr(model) + f"; {model.data.match.summary()}")
+    _say(args, f"{model!r}\n{model.data.gene_summary()}")
     model.train(**_train_kwargs(args))
     imputed = model.impute(genes)
     write_h5ad(imputed, args.out, force=args.force)
@@ -113,8 +113,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     st, sc = datasets.load(args.dataset, args.data_dir)
     setup = _setup_kwargs(args) | {"allow_non_integer": True}
     data = prepare_pair(st, sc, seed=args.seed, **setup)
-    _say(args, f"{args.dataset}: {st.n_obs} ST cells, {sc.n_obs} SC cells, {data.match.summary()}, "
-               f"{data.reference.n_clusters} SC clusters; {args.folds}-fold cross-validation over shared genes")
+    _say(args, f"{args.dataset}: {st.n_obs} ST cells, {sc.n_obs} SC cells, {data.reference.n_clusters} SC clusters; "
+               f"{data.gene_summary()}; {args.folds}-fold cross-validation over shared genes")
     factories = {
         "spaim": lambda: spaim_predictor(seed=args.seed, **_train_kwargs(args) | {"progress": False}),
         "knn": lambda: knn_predictor(expression_matrix(sc, "SC", setup.get("sc_layer"), True), sc.var_names, seed=args.seed),

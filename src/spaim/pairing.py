@@ -38,6 +38,8 @@ class PairedData:
     match: GeneMatch
     reference: SCReference
     normalize: bool
+    n_sc_genes: int = 0
+    min_cell_fraction: float = 0.1
 
     @property
     def shared_st(self) -> list[str]:
@@ -50,6 +52,14 @@ class PairedData:
     @property
     def n_cells(self) -> int:
         return self.st_counts.shape[0]
+
+    def gene_summary(self) -> str:
+        """How many genes were shared, kept and dropped, and why."""
+        kept = len(self.reference.genes)
+        return (
+            f"{self.match.summary()}; SC reference: {self.n_sc_genes} genes, {kept} kept for imputation, "
+            f"{self.n_sc_genes - kept} dropped (expressed in < {self.min_cell_fraction:.0%} of SC cells)"
+        )
 
     def st_size_factors(self, genes: np.ndarray | None = None) -> np.ndarray | None:
         """Library-size factors from the given shared-gene columns (all by default); None without normalisation."""
@@ -122,6 +132,8 @@ def prepare_pair(
         match=match,
         reference=reference,
         normalize=normalize,
+        n_sc_genes=sc.n_vars,
+        min_cell_fraction=min_cell_fraction,
     )
 
 
