@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import anndata as ad
+import numpy as np
 import pandas as pd
 
 from spaim.benchmark.protocol import DatasetSpec, run_benchmark
@@ -44,7 +45,12 @@ def main(out: str, *names: str) -> None:
                 print(f"{name} {peer}: {run.status}")
                 continue
             var = pd.DataFrame({"measured": True}, index=pd.Index(result.inputs.st_genes, dtype=str))
-            version = ad.AnnData(run.prediction, obs=pd.DataFrame(index=result.inputs.st.obs_names), var=var)
+            # As in the metrics' policy, a non-finite prediction counts as no prediction (0 on log1p).
+            prediction = np.nan_to_num(run.prediction, nan=0.0, posinf=0.0, neginf=0.0)
+            n_bad = int((~np.isfinite(run.prediction)).any(axis=0).sum())
+            if n_bad:
+                print(f"{name} {peer}: {n_bad} gene(s) with NaN/Inf predictions set to 0")
+            version = ad.AnnData(prediction, obs=pd.DataFrame(index=result.inputs.st.obs_names), var=var)
             (Path(out) / name).mkdir(parents=True, exist_ok=True)
             write_h5ad(version, Path(out) / name / f"{peer}.h5ad", force=True)
             print(f"{name} {peer}: {version.shape}")

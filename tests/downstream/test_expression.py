@@ -36,3 +36,12 @@ def test_combine_rejects_other_cells(seqfish_log):
     other = ad.AnnData(np.zeros((3, 1), np.float32), var=pd.DataFrame(index=["g"]))
     with pytest.raises(SpaIMInputError, match="same cells"):
         combine(seqfish_log, other)
+
+
+def test_combine_rejects_non_finite_imputations(seqfish_log):
+    measured = seqfish_log[:, :3]
+    values = np.ones((measured.n_obs, 2), dtype=np.float32)
+    values[5, 1] = np.nan
+    imputed = ad.AnnData(values, obs=pd.DataFrame(index=measured.obs_names), var=pd.DataFrame(index=["A1", "B2"]))
+    with pytest.raises(SpaIMInputError, match=r"NaN or infinite values in 1 gene\(s\).*B2"):
+        combine(measured, imputed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from spaim._markdown import markdown_table
 from spaim.benchmark.methods import NOT_AVAILABLE, method_class
 from spaim.benchmark.protocol import DatasetResult
+from spaim.io import atomic_path
 from spaim.metrics import METRIC_NAMES, accuracy_score, summarize
 
 SUMMARY_COLUMNS = [
@@ -71,10 +73,18 @@ def write_report(path: Path, summary: pd.DataFrame, figures: dict[str, list[str]
         m = method_class(name)
         lines.append(f"| {name} | {m.preprocessing.takes} | {m.preprocessing.returns} | {m.preprocessing.to_log1p} | {m.settings} |")
     lines += ["", "Not run: " + "; ".join(f"{k}: {v}" for k, v in NOT_AVAILABLE.items()) + ".", ""]
+    lines += [
+        "SpaIM runs with the package defaults. The open choices of METHOD.md (cluster means vs medians, LayerNorm vs "
+        "BatchNorm, generator target, widths, depth, resolution, patience) were settled before any benchmark run, on "
+        "validation genes inside the training genes of fold 0 of a 10-fold split of four datasets "
+        "(`benchmarks/tune_defaults.py`, results in `benchmarks/results/tune_defaults_round*.csv`); test folds were never "
+        f"used. Threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} for every method.", "",
+    ]
     for dataset, rows in summary.groupby("dataset", sort=False):
         lines += [f"## {dataset}", "", markdown_table(rows.drop(columns="dataset")), ""]
         lines += [f"![{Path(f).stem}]({f})" for f in figures.get(dataset, [])] + [""]
     failed = summary[summary["status"] != "ok"]
     if len(failed):
         lines += ["## Failures", ""] + [f"- {r.dataset} / {r.method}: {r.status}" for r in failed.itertuples()] + [""]
-    path.write_text("\n".join(lines))
+    with atomic_path(path, force=True) as tmp:
+        tmp.write_text("\n".join(lines))

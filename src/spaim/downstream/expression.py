@@ -63,9 +63,16 @@ def combine(measured: ad.AnnData, imputed: ad.AnnData) -> ad.AnnData:
         Log-scale imputed data over the same cells (any order), not modified.
     """
     imputed = align_cells(imputed, measured)
+    values = dense(imputed)
+    bad = ~np.isfinite(values).all(axis=0)
+    if bad.any():
+        raise SpaIMInputError(
+            f"imputed data has NaN or infinite values in {int(bad.sum())} gene(s) (e.g. {list(imputed.var_names[bad][:3])}): "
+            "drop those genes or fill them before the analysis."
+        )
     keep = measured.var_names.difference(imputed.var_names, sort=False)
     kept = dense(measured[:, keep])
-    x = np.hstack([kept, dense(imputed)]).astype(np.float32)
+    x = np.hstack([kept, values]).astype(np.float32)
     names = keep.append(imputed.var_names)
     var = pd.DataFrame(
         {"measured": names.isin(measured.var_names), "imputed": np.r_[np.zeros(len(keep), bool), np.ones(imputed.n_vars, bool)]},
