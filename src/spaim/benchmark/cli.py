@@ -42,15 +42,18 @@ def main(args: argparse.Namespace) -> int:
     """Run the benchmark described by ``args``; the exit code."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    options = _options(args.option)
     results = run_benchmark(
         _datasets(args), _split(args.methods), args.folds, args.seed, out / "cache",
-        _options(args.option), args.timeout, progress=not args.quiet,
+        options, args.timeout, progress=not args.quiet,
     )
-    write_outputs(results, out, _command(args), args.folds, args.seed)
+    write_outputs(results, out, _command(args), args.folds, args.seed, options)
     return 0
 
 
-def write_outputs(results: list[DatasetResult], out: Path, command: str, folds: int, seed: int) -> None:
+def write_outputs(
+    results: list[DatasetResult], out: Path, command: str, folds: int, seed: int, options: dict[str, dict] | None = None
+) -> None:
     """``per_gene.csv``, ``summary.csv``, the PNGs and ``report.md`` in ``out`` (each written atomically)."""
     per_gene = per_gene_table(results)
     summary = summary_table(results, per_gene)
@@ -66,7 +69,7 @@ def write_outputs(results: list[DatasetResult], out: Path, command: str, folds: 
             if maps is not None:
                 figures[name].append(save(maps, out / f"maps_{name}.png").name)
     with atomic_path(out / "report.md", force=True) as tmp:
-        write_report(tmp, summary, figures, command, folds, seed)
+        write_report(tmp, summary, figures, command, folds, seed, options)
 
 
 def _command(args: argparse.Namespace) -> str:

@@ -11,7 +11,6 @@ import pandas as pd
 from spaim._markdown import markdown_table
 from spaim.benchmark.methods import NOT_AVAILABLE, method_class
 from spaim.benchmark.protocol import DatasetResult
-from spaim.io import atomic_path
 from spaim.metrics import METRIC_NAMES, accuracy_score, summarize
 
 SUMMARY_COLUMNS = [
@@ -52,7 +51,10 @@ def best_peer(summary: pd.DataFrame, dataset: str, reference: str = "spaim") -> 
     return None if rows.empty else str(rows.loc[rows["median_pcc"].idxmax(), "method"])
 
 
-def write_report(path: Path, summary: pd.DataFrame, figures: dict[str, list[str]], command: str, folds: int, seed: int) -> None:
+def write_report(
+    path: Path, summary: pd.DataFrame, figures: dict[str, list[str]], command: str, folds: int, seed: int,
+    options: dict[str, dict] | None = None,
+) -> None:
     """``report.md``: the protocol, each method's preprocessing and settings, results per dataset, failures."""
     methods = list(dict.fromkeys(summary["method"]))
     lines = [
@@ -71,7 +73,9 @@ def write_report(path: Path, summary: pd.DataFrame, figures: dict[str, list[str]
     ]
     for name in methods:
         m = method_class(name)
-        lines.append(f"| {name} | {m.preprocessing.takes} | {m.preprocessing.returns} | {m.preprocessing.to_log1p} | {m.settings} |")
+        overrides = (options or {}).get(name)
+        settings = m.settings + (f"; **this run:** {overrides}" if overrides else "")
+        lines.append(f"| {name} | {m.preprocessing.takes} | {m.preprocessing.returns} | {m.preprocessing.to_log1p} | {settings} |")
     lines += ["", "Not run: " + "; ".join(f"{k}: {v}" for k, v in NOT_AVAILABLE.items()) + ".", ""]
     lines += [
         "SpaIM runs with the package defaults. The open choices of METHOD.md (cluster means vs medians, LayerNorm vs "
@@ -86,5 +90,4 @@ def write_report(path: Path, summary: pd.DataFrame, figures: dict[str, list[str]
     failed = summary[summary["status"] != "ok"]
     if len(failed):
         lines += ["## Failures", ""] + [f"- {r.dataset} / {r.method}: {r.status}" for r in failed.itertuples()] + [""]
-    with atomic_path(path, force=True) as tmp:
-        tmp.write_text("\n".join(lines))
+    path.write_text("\n".join(lines))
