@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SPAIM="${SPAIM:-.venv-bench/bin/spaim}"
 OUT=runs/benchmark
 "$SPAIM" benchmark --dataset slideseq_cerebellum,merfish_hypothalamus,seqfish_visp_cortex,osmfish_cortex,visium_lymphnode --allow-non-integer \
-    --methods spaim,knn,spage,tangram,gimvi,stplus \
+    --methods spaim,knn,spage,tangram,gimvi,stplus,novosparc \
     --folds 5 --seed 0 --timeout 900 \
     --option tangram.epochs=200 --option gimvi.epochs=100 --option stplus.max_epoch_num=500 \
     --out "$OUT" "$@"

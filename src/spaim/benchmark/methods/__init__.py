@@ -15,11 +15,11 @@ REGISTRY = {
     "tangram": ("tangram", "TangramMethod"),
     "gimvi": ("gimvi", "GimVIMethod"),
     "stplus": ("stplus", "StPlusMethod"),
+    "novosparc": ("novosparc", "NovoSpaRcMethod"),
 }
 #: Peers the SpaIM paper compares with that have no adapter here, with the reason.
 NOT_AVAILABLE = {
     "tissue": "tissue-sc 1.0.1 installs (with harmonypy==0.0.10) but has no adapter yet",
-    "novosparc": "novosparc 0.4.4 installs but has no adapter yet",
     "stdiff": "stdiff-sc 1.1.4 installs only with --no-deps (plus einops) and has no adapter yet",
     "liger": "pyliger 0.2.4 installs but has no adapter yet",
     "sprite": "no package on the index (the index's 'sprite' is an unrelated project)",
