@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from spaim.errors import SpaIMInputError
+from spaim.io import atomic_path
 from spaim.model.losses import LossWeights
 from spaim.model.networks import SpaIMModule
 from spaim.pairing import PairedData, prepare_pair
@@ -257,14 +258,15 @@ class SpaIM:
             "shared_st": self.data.shared_st,
             "shared_sc": self.data.shared_sc,
         }
-        _atomic(path / "settings.json", lambda p: p.write_text(json.dumps(settings)))
-        _atomic(path / "module.pt", lambda p: torch.save(self.module.state_dict(), p))
-        _atomic(
-            path / "reference.npz",
-            lambda p: np.savez(p.open("wb"), genes=np.asarray(ref.genes, dtype=str), profiles=ref.profiles,
-                               labels=ref.labels, cluster_names=np.asarray(ref.cluster_names, dtype=str)),
-        )
-        _atomic(path / "history.csv", lambda p: self.history.to_csv(p, index=False))
+        with atomic_path(path / "settings.json", force=True) as tmp:
+            tmp.write_text(json.dumps(settings))
+        with atomic_path(path / "module.pt", force=True) as tmp:
+            torch.save(self.module.state_dict(), tmp)
+        with atomic_path(path / "reference.npz", force=True) as tmp, tmp.open("wb") as fh:
+            np.savez(fh, genes=np.asarray(ref.genes, dtype=str), profiles=ref.profiles, labels=ref.labels,
+                     cluster_names=np.asarray(ref.cluster_names, dtype=str))
+        with atomic_path(path / "history.csv", force=True) as tmp:
+            self.history.to_csv(tmp, index=False)
         return path
 
     @classmethod
@@ -302,8 +304,3 @@ class SpaIM:
             f"{len(self.data.reference.genes)} SC genes, {self.data.reference.n_clusters} SC clusters)"
         )
 
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
