@@ -32,3 +32,15 @@ def small_pair(merfish) -> tuple[ad.AnnData, ad.AnnData]:
 def fast_training() -> dict:
     """Training options for quick tests: few epochs, small network."""
     return dict(max_epochs=15, progress=False)
+
+
+@pytest.fixture(scope="session")
+def trained_model(merfish):
+    """A small SpaIM trained briefly on 300 MERFISH cells and 100 panel genes; treat it as read-only."""
+    from spaim import SpaIM
+
+    st, sc = merfish
+    rng = np.random.default_rng(1)
+    st = st[np.sort(rng.choice(st.n_obs, 300, replace=False)), :100].copy()
+    sc = sc[np.sort(rng.choice(sc.n_obs, 400, replace=False))].copy()
+    return SpaIM(st, sc, labels_key="cell_type", widths=(32, 16)).train(**fast_training())
