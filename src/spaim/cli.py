@@ -14,15 +14,21 @@ import pandas as pd
 from spaim import datasets
 from spaim.errors import SpaIMInputError
 from spaim.io import check_can_write, read_h5ad, write_csv, write_h5ad
+from spaim.sdata import read_st
 from spaim.metrics import METRIC_NAMES
 
 #: Subcommands living in their own packages, imported only when used.
 PLUGINS = ("spaim.benchmark.cli", "spaim.downstream.cli")
 
 
-def _add_data_options(p: argparse.ArgumentParser) -> None:
+def _add_data_options(p: argparse.ArgumentParser, slides: bool = False) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--st", required=True, help="spatial data (.h5ad, cells x genes, raw counts)")
+    if slides:
+        g.add_argument("--st", required=True, nargs="+", help="spatial data: one or more slides (.h5ad, or SpatialData .zarr), "
+                                                               "cells x genes, raw counts")
+    else:
+        g.add_argument("--st", required=True, help="spatial data (.h5ad, or SpatialData .zarr), cells x genes, raw counts")
+    g.add_argument("--table-key", help="table of a SpatialData --st holding the counts (needed when it has several)")
     g.add_argument("--sc", required=True, help="scRNA-seq reference (.h5ad, cells x genes, raw counts)")
     g.add_argument("--st-layer", help="layer of --st holding raw counts (default X)")
     g.add_argument("--sc-layer", help="layer of --sc holding raw counts (default X)")
@@ -74,27 +80,51 @@ def _requested_genes(args: argparse.Namespace) -> list[str] | None:
 
 
 def cmd_impute(args: argparse.Namespace) -> int:
-    from spaim.model import SpaIM
+    from spaim.slides import impute_slides
 
-    check_can_write(args.out, args.force)
+    several = len(args.st) > 1
+    names = [Path(p).stem for p in args.st] if several else ["st"]
+    if len(set(names)) != len(names):
+        raise SpaIMInputError(f"the --st files must have distinct names (got {names}): rename or link them.")
+    outputs = _slide_outputs(Path(args.out), names, args.force) if several else {"st": check_can_write(args.out, args.force)}
     genes = _requested_genes(args)
-    st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
-    model = SpaIM(st, sc, genes=genes, seed=args.seed, **_setup_kwargs(args))
-    _say(args, f"{model!r}\n{model.data.gene_summary()}")
-    model.train(**_train_kwargs(args))
-    imputed = model.impute(genes)
-    write_h5ad(imputed, args.out, force=args.force)
-    if args.save_model:
-        model.save(args.save_model, overwrite=args.force)
-    _say(args, f"wrote {imputed.n_vars} imputed genes x {imputed.n_obs} cells to {args.out}")
+    slides = {name: read_st(path, args.table_key) for name, path in zip(names, args.st)}
+    sc = read_h5ad(args.sc, "SC")
+    result = impute_slides(slides, sc, genes, folds=args.cv_folds, seed=args.seed, **_setup_kwargs(args), **_train_kwargs(args))
+    for name, model in result.models.items():
+        _say(args, f"{name}: {model!r}\n{model.data.gene_summary()}")
+    if several:
+        Path(args.out).mkdir(exist_ok=True)
+    for name, imputed in result.imputed.items():
+        write_h5ad(imputed, outputs[name], force=args.force)
+        if args.save_model:
+            result.models[name].save(Path(args.save_model) / name if several else args.save_model, overwrite=args.force)
+        _say(args, f"wrote {imputed.n_vars} imputed genes x {imputed.n_obs} cells to {outputs[name]}")
+    if result.scores is not None:
+        if several:
+            write_csv(result.scores, Path(args.out) / "cv.csv", force=args.force)
+        print(format_summary({name: t for name, t in result.scores.groupby("slide", sort=False)}))
     return 0
+
+
+def _slide_outputs(out: Path, names: list[str], force: bool) -> dict[str, Path]:
+    """One ``NAME.h5ad`` per slide in folder ``out``, checked before any work."""
+    if out.exists() and not out.is_dir():
+        raise SpaIMInputError(f"with several --st slides --out is a folder, but '{out}' is a file: name a folder.")
+    if not out.parent.exists():
+        raise SpaIMInputError(f"output folder '{out.parent}' does not exist: create it first.")
+    paths = {name: out / f"{name}.h5ad" for name in names}
+    taken = [str(p) for p in [*paths.values(), out / "cv.csv"] if p.exists()]
+    if taken and not force:
+        raise SpaIMInputError(f"output '{taken[0]}' already exists: choose another folder or pass --force.")
+    return paths
 
 
 def cmd_cv(args: argparse.Namespace) -> int:
     from spaim.crossval import cross_validate
 
     check_can_write(args.out, args.force)
-    st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
+    st, sc = read_st(args.st, args.table_key), read_h5ad(args.sc, "SC")
     table = cross_validate(st, sc, folds=args.folds, seed=args.seed, progress=not args.quiet,
                            **_setup_kwargs(args), max_epochs=args.epochs, device=args.device)
     write_csv(table, args.out, force=args.force)
@@ -161,8 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("impute", help="train on shared genes and impute unmeasured ones (h5ad out)")
-    _add_data_options(p)
-    p.add_argument("--out", required=True, help="output .h5ad (ST cells x imputed genes, log1p)")
+    _add_data_options(p, slides=True)
+    p.add_argument("--out", required=True, help="output .h5ad (ST cells x imputed genes, log1p); "
+                                                "with several --st slides a folder of SLIDE.h5ad files")
+    p.add_argument("--cv-folds", type=int, default=0, help="also cross-validate each slide's panel with this many folds "
+                                                           "and print the scores (default 0: skip)")
     p.add_argument("--genes", help="comma-separated genes to impute (default: every SC gene not in ST)")
     p.add_argument("--genes-file", help="file with one gene per line to impute")
     p.add_argument("--save-model", help="also save the trained model to this folder")

@@ -12,6 +12,7 @@ import pandas as pd
 from spaim.errors import SpaIMInputError
 from spaim.genes import GeneMatch, match_genes
 from spaim.preprocessing import Matrix, SCReference, build_sc_reference, log1p_dense, size_factors
+from spaim.sdata import as_anndata
 from spaim.validation import expression_matrix
 
 #: ``obs`` column pairs accepted as coordinates when ``obsm["spatial"]`` is absent.
@@ -102,8 +103,10 @@ def prepare_pair(
 ) -> PairedData:
     """Validate ``st`` and ``sc``, match their genes and build the SC reference.
 
-    Neither object is modified. ``reference`` skips clustering (used when loading a model).
+    Neither object is modified. ``st`` may be a SpatialData (its one table is used, see
+    :func:`spaim.sdata.st_table`). ``reference`` skips clustering (used when loading a model).
     """
+    st = as_anndata(st)
     st_counts = expression_matrix(st, "ST", st_layer, allow_non_integer)
     sc_counts = expression_matrix(sc, "SC", sc_layer, allow_non_integer)
     match = match_genes(st.var_names, sc.var_names, case_sensitive=not ignore_case)
