@@ -36,6 +36,10 @@ def main(name: str = "merfish_hypothalamus") -> None:
            .assign(size=lambda t: t["content"].abs().where(t["category"] == "content", t["style"].abs()))
            .sort_values("size", ascending=False).groupby(["layer", "category"]).head(5)
            .sort_values(["layer", "category", "size"], ascending=[True, True, False]).drop(columns="size"))
+    spread = (table.assign(content=table["content"].abs(), style=table["style"].abs()).groupby("layer")[["content", "style"]]
+              .describe(percentiles=[0.25, 0.5, 0.75]).loc[:, (slice(None), ["25%", "50%", "75%"])])
+    spread.columns = [f"{score} {q}" for score, q in spread.columns]
+    spread = spread.reset_index()
     measured = set(model.data.shared_sc)
     top.insert(1, "measured", [g in measured for g in top["gene"]])
     page = f"""# Content vs style attributions ({name})
@@ -58,7 +62,13 @@ Genes per category and layer:
 
 {markdown_table(counts)}
 
-Largest scores per category (`measured`: in the ST panel, i.e. a training gene):
+Quartiles of the score magnitudes per layer (a narrow style range means the layer's style
+part adds about the same to every gene, and the style side of the rule separates little):
+
+{markdown_table(spread)}
+
+Largest scores per category (`measured`: in the ST panel, i.e. a training gene; {len(measured)} of the
+{table["gene"].nunique()} reference genes are):
 
 {markdown_table(top)}
 
