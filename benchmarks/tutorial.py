@@ -74,8 +74,9 @@ ari, domains = downstream.domain_scores({"measured + imputed": combined}, labels
 domain_maps(measured, domains, ari, save=OUT / "domains.png")
 combined.obs["domain"] = domains["measured + imputed"].to_numpy()
 degs = downstream.differential_genes(combined, "domain")
-top = degs[degs["significant"] & combined.var["imputed"].reindex(degs["gene"]).to_numpy()]
-top = top.sort_values("score", ascending=False).groupby("group").head(3)
+degs["imputed"] = combined.var["imputed"].reindex(degs["gene"]).to_numpy()
+significant = degs[degs["significant"]].groupby("imputed").size()
+top = degs[degs["imputed"]].sort_values("score", ascending=False).groupby("group").head(2)
 '''),
 ]
 
@@ -119,8 +120,9 @@ def _write_page(ns: dict, timings: list[float]) -> None:
         ),
         "A downstream analysis: spatial domains with and without the imputed genes": (
             "Agreement with the domains of the measured panel alone (ARI):\n\n" + markdown_table(ns["ari"])
-            + "\n\nTop imputed DEGs per domain (panel + imputed genes):\n\n"
-            + markdown_table(ns["top"][["group", "gene", "score", "log2fc", "pval_adj"]])
+            + f"\n\nSignificant DEGs (adjusted p < 0.05, log2FC > 1): {int(ns['significant'].get(False, 0))} measured genes, "
+            + f"{int(ns['significant'].get(True, 0))} imputed genes. Top-ranked imputed genes per domain:\n\n"
+            + markdown_table(ns["top"][["group", "gene", "score", "log2fc", "pval_adj", "significant"]].sort_values(["group", "score"], ascending=[True, False]))
         ),
     }
     parts = [
