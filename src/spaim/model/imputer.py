@@ -174,7 +174,7 @@ class SpaIM:
         generation_weight: float = 1.0,
         generator_target: str = "measured",
         augment_copies: int = 0,
-        similarity: str = "cosine",
+        similarity: str = "pearson",
         device: str = "auto",
         progress: bool = True,
     ) -> SpaIM:
