@@ -36,11 +36,15 @@ def fast_training() -> dict:
 
 @pytest.fixture(scope="session")
 def trained_model(merfish):
-    """A small SpaIM trained briefly on 300 MERFISH cells and 100 panel genes; treat it as read-only."""
+    """A small SpaIM (the paper's architecture) trained briefly on 300 MERFISH cells and 100 panel genes; read-only.
+
+    The paper's network learns from the first epochs; the default ``"cellbasis"`` one starts
+    from plain cluster transfer and may keep it after a short training.
+    """
     from spaim import SpaIM
 
     st, sc = merfish
     rng = np.random.default_rng(1)
     st = st[np.sort(rng.choice(st.n_obs, 300, replace=False)), :100].copy()
     sc = sc[np.sort(rng.choice(sc.n_obs, 400, replace=False))].copy()
-    return SpaIM(st, sc, labels_key="cell_type", widths=(32, 16)).train(**fast_training())
+    return SpaIM(st, sc, labels_key="cell_type", widths=(32, 16), architecture="paper").train(**fast_training())

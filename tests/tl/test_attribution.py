@@ -6,7 +6,7 @@ import torch
 
 import spaim
 from spaim.errors import SpaIMInputError
-from spaim.tl.attribution import _FusionTaps, classify
+from spaim.tl.attribution import _FusionTaps, classify, style_input
 
 
 def test_classify_uses_the_upper_quartile_of_each_score():
@@ -21,7 +21,20 @@ def test_taps_leave_the_generator_unchanged(trained_model):
     taps = _FusionTaps(trained_model.module, 0)
     with torch.no_grad():
         expected = trained_model.module.generate(x).mean(dim=1)
-        assert torch.allclose(taps(x, torch.ones(5, 1)), expected, atol=1e-6)
+        assert torch.allclose(taps(x, style_input(trained_model.module, x)), expected, atol=1e-6)
+
+
+def test_cell_basis_generator_is_tapped_too(small_pair):
+    st, sc = small_pair
+    model = spaim.SpaIM(st[:, :60].copy(), sc, labels_key="cell_type", widths=(16, 8), architecture="cellbasis")
+    model.train(max_epochs=2, validation_fraction=0, progress=False)
+    x = torch.from_numpy(model.data.reference.profiles[:5])
+    with torch.no_grad():
+        assert torch.allclose(_FusionTaps(model.module, 1)(x, style_input(model.module, x)), model.module.generate(x).mean(dim=1), atol=1e-6)
+    for layer in model.module.decoder.layers:  # a decoder at its zero start: only the cluster transfer speaks
+        torch.nn.init.zeros_(layer.weight)
+    table = spaim.tl.attribute(model, model.data.reference.genes[:10].tolist(), n_samples=3)
+    assert (table[["content", "style"]].to_numpy() == 0).all()
 
 
 def test_attribute_scores_every_gene_and_layer_reproducibly(trained_model, tmp_path):

@@ -19,6 +19,7 @@ from captum.attr import LayerGradientShap
 from torch import nn
 
 from spaim.errors import SpaIMInputError
+from spaim.model.networks import profile_style
 
 CATEGORIES = ("content", "style", "other")
 
@@ -27,7 +28,10 @@ class _FusionTaps(nn.Module):
     """The generator with identity taps on layer ``k``'s content and style where they enter the decoder.
 
     Taps only on the decoder's inputs (not inside the encoders): the attribution is that of
-    ReST layer ``k``'s own fusion, the term ``D(k)(h(k) * g(k))`` of the cascade.
+    ReST layer ``k``'s own fusion, the term ``D(k)(h(k) * g(k))`` of the cascade. The style
+    input is an explicit argument so that it can be moved to its baseline; with the
+    ``"cellbasis"`` architecture the cluster-transfer path adds to the output without
+    passing through either tap, so it gets no attribution.
     """
 
     def __init__(self, module: nn.Module, layer: int) -> None:
@@ -40,7 +44,14 @@ class _FusionTaps(nn.Module):
         styles = list(self.module.sc_style(style_input))
         contents[self.layer] = self.content(contents[self.layer])
         styles[self.layer] = self.style(styles[self.layer])
-        return self.module.decoder(contents, styles).mean(dim=1)
+        return self.module._generate(profiles, contents, styles).mean(dim=1)
+
+
+def style_input(module: nn.Module, profiles: torch.Tensor) -> torch.Tensor:
+    """The generator's style input for these genes: a constant 1, or the profile summaries."""
+    if getattr(module, "style_input", "constant") == "constant":
+        return torch.ones(len(profiles), 1, dtype=profiles.dtype, device=profiles.device)
+    return profile_style(profiles)
 
 
 @contextlib.contextmanager
@@ -98,9 +109,9 @@ def attribute(
     Returns
     -------
     One row per gene and layer: ``gene``, ``layer`` (1 = first ReST layer), ``content`` and
-    ``style`` (signed sums over the layer's latent units, in log1p units of the gene's
-    mean predicted expression; the baseline is an all-zero SC profile and a zero style
-    input), ``category`` (:func:`classify`, within each layer).
+    ``style`` (signed sums over the layer's latent units, in units of the gene's mean
+    predicted expression; the baseline is an all-zero SC profile and a zero style input),
+    ``category`` (:func:`classify`, within each layer).
     """
     model._check_trained()
     reference = model.data.reference
@@ -121,8 +132,8 @@ def attribute(
         with _seeded(seed):
             for chunk in profiles.split(batch_size):
                 x = chunk.to(device)
-                inputs = (x, torch.ones(len(x), 1, device=device))
-                baselines = (torch.zeros(1, x.shape[1], device=device), torch.zeros(1, 1, device=device))
+                inputs = (x, style_input(module, x))
+                baselines = tuple(torch.zeros(1, t.shape[1], device=device) for t in inputs)
                 for path in ("content", "style"):
                     shap = LayerGradientShap(taps, getattr(taps, path))
                     attr = shap.attribute(inputs, baselines=baselines, n_samples=n_samples)
