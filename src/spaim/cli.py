@@ -14,8 +14,8 @@ import pandas as pd
 from spaim import datasets
 from spaim.errors import SpaIMInputError
 from spaim.io import check_can_write, read_h5ad, write_csv, write_h5ad
-from spaim.sdata import read_st
 from spaim.metrics import METRIC_NAMES
+from spaim.sdata import read_st
 
 #: Subcommands living in their own packages, imported only when used.
 PLUGINS = ("spaim.benchmark.cli", "spaim.downstream.cli")
