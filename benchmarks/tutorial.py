@@ -43,7 +43,9 @@ model.train(progress=False)
 spaim.pl.history(model, save=OUT / "history.png")
 '''),
     ("How good is it on this panel?",
-     "Cross-validation over the panel: each measured gene is held out once and predicted from the reference alone.",
+     "Cross-validation over the panel: each measured gene is held out once and predicted from the reference alone. "
+     "With the default `normalize=True` both sides are library-size normalised before `log1p`, so the scores measure "
+     "each gene's pattern beyond the spots' total counts.",
      '''
 scores, held_out = spaim.cross_validate(sdata, sc, folds=5, seed=0, labels_key="cell_type", return_predictions=True)
 spaim.pl.cv_scores(scores, save=OUT / "cv_scores.png")
