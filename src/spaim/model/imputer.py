@@ -148,7 +148,7 @@ class SpaIM:
         )
         if basis is not None:
             self.module.cells.set_basis(torch.from_numpy(basis.features), torch.from_numpy(basis.assignment))
-            self.module_params["temperature"] = basis.temperature
+            self.module_params |= {"temperature": basis.temperature, "smoothing": basis.smoothing}
         self.history: pd.DataFrame | None = None
         self.scale_ = 1.0
         self.is_trained = False
