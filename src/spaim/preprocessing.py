@@ -15,6 +15,7 @@ from sklearn.neighbors import KNeighborsTransformer
 
 from spaim._threads import preserve_torch_threads
 from spaim.errors import SpaIMInputError
+from spaim.options import SetupOptions
 
 Matrix = np.ndarray | sp.csr_matrix
 
@@ -160,27 +161,30 @@ def build_sc_reference(
     counts: Matrix,
     genes: pd.Index,
     keep: Sequence[str] = (),
-    min_cell_fraction: float = 0.1,
     labels: Sequence | None = None,
-    resolution: float = 1.0,
-    n_clusters: int | None = None,
-    profile_stat: str = "mean",
-    normalize: bool = False,
-    seed: int = 0,
+    options: SetupOptions | None = None,
 ) -> SCReference:
     """Filter SC genes, cluster SC cells (or use ``labels``) and compute cluster profiles.
 
     Genes in ``keep`` (shared genes, genes the user wants imputed) survive the filter.
+    ``options`` (default :class:`spaim.options.SetupOptions`) give the filter threshold,
+    the clustering, the profile statistic and normalisation.
     """
+    options = options or SetupOptions()
     fraction = expressed_fraction(counts)
-    mask = (fraction >= min_cell_fraction) | genes.isin(list(keep))
+    mask = (fraction >= options.min_cell_fraction) | genes.isin(list(keep))
     if labels is None:
-        cluster_ids = leiden_clusters(counts, resolution=resolution, n_clusters=n_clusters, seed=seed)
+        cluster_ids = leiden_clusters(counts, resolution=options.resolution, n_clusters=options.n_clusters, seed=options.seed)
         names = [str(k) for k in np.unique(cluster_ids)]
+        if len(names) < 2:
+            raise SpaIMInputError(
+                f"the SC reference forms a single Leiden cluster at resolution {options.resolution:g}: every imputed gene "
+                "would get the same pattern; raise resolution, ask for n_clusters >= 2, or give labels_key."
+            )
     else:
         codes = pd.Categorical(np.asarray(labels).astype(str))
         cluster_ids, names = codes.codes.astype(int), list(codes.categories)
     kept = counts[:, np.flatnonzero(mask)]
-    log_expr = log1p_dense(kept, size_factors(counts) if normalize else None)
-    profiles = cluster_profiles(log_expr, cluster_ids, profile_stat)
+    log_expr = log1p_dense(kept, size_factors(counts) if options.normalize else None)
+    profiles = cluster_profiles(log_expr, cluster_ids, options.profile_stat)
     return SCReference(genes=genes[mask], profiles=profiles, labels=cluster_ids, cluster_names=names)

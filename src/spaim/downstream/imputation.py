@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from spaim.baselines import knn_impute, knn_predictor
-from spaim.crossval import SETUP_KEYS, cross_validate, run_folds
+from spaim.crossval import cross_validate, run_folds
 from spaim.errors import SpaIMInputError
 from spaim.model import SpaIM
+from spaim.options import SetupOptions
 from spaim.pairing import PairedData, prepare_pair
 from spaim.preprocessing import log1p_dense, size_factors
 from spaim.validation import expression_matrix
@@ -57,9 +58,7 @@ def impute_versions(
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise SpaIMInputError(f"unknown method(s) {sorted(unknown)}: choose from {list(METHODS)}.")
-    bad = set(setup) - set(SETUP_KEYS)
-    if bad:
-        raise SpaIMInputError(f"unknown set-up option(s) {sorted(bad)}: use {list(SETUP_KEYS)}.")
+    SetupOptions.from_kwargs({"seed": seed} | setup, "impute_versions")  # every option checked before any work
     runners = {"spaim": _spaim_version, "knn": _knn_version}
     return {m: runners[m](st, sc, folds, seed, max_epochs, setup) for m in methods}
 
