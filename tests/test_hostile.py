@@ -121,6 +121,7 @@ CLI_REFUSALS = {
     "two-shared-genes": (_bad(st=lambda s: _renamed(s, [*s.var_names[:2], *(f"x{i}" for i in range(s.n_vars - 2))])), [],
                          "share only 2 expressed gene"),
     "st-all-zero": (_bad(st=_zeros), [], "holds only zeros"),
+    "st-three-cells": (_bad(st=lambda s: s[:3].copy()), [], "needs at least 10"),
     "sc-all-zero": (_bad(sc=_zeros), [], "holds only zeros"),
     "st-shared-genes-silent": (_bad(st=lambda s: _silent_shared(s)), [], "no counts in any gene shared"),
     "sc-one-cell": (_bad(sc=lambda c: c[:1].copy()), [NO_LABELS], "too few to cluster"),

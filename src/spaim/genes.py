@@ -25,7 +25,12 @@ class GeneMatch:
     sc_names: list[str]
     st_only: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
-    unexpressed: list[str] = field(default_factory=list)
+    unexpressed: list[str] = field(default_factory=list)  # SC names of shared genes without ST counts
+
+    @property
+    def measured_sc(self) -> set[str]:
+        """SC names of every gene the ST panel measured, used or not."""
+        return {*self.sc_names, *self.unexpressed}
 
     @property
     def n_shared(self) -> int:
@@ -113,5 +118,5 @@ def drop_unexpressed(match: GeneMatch, st_shared: Matrix) -> GeneMatch:
         match,
         st_names=[match.st_names[i] for i in keep],
         sc_names=[match.sc_names[i] for i in keep],
-        unexpressed=[match.st_names[i] for i in np.flatnonzero(silent)],
+        unexpressed=[match.sc_names[i] for i in np.flatnonzero(silent)],
     )

@@ -6,6 +6,8 @@ Minimums (documented in the README's refusal table):
   (genes are its samples) to learn anything transferable, and is refused; below
   ``FEW_SHARED_GENES`` it is trained with a warning (held-out scores are noisy there).
 - ``MIN_CELLS_TO_CLUSTER`` SC cells to cluster (fewer: give ``labels_key``).
+- ``MIN_ST_CELLS`` ST cells: the model learns patterns across cells (cosine losses over
+  cells), which a handful of cells cannot show.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from spaim.errors import SpaIMInputError, SpaIMWarning
 MIN_SHARED_GENES = 10
 FEW_SHARED_GENES = 30
 MIN_CELLS_TO_CLUSTER = 10
+MIN_ST_CELLS = 10
 
 
 def expression_matrix(
@@ -110,7 +113,12 @@ def check_shared_genes(n_shared: int) -> None:
 
 
 def check_st_cells(st_shared) -> None:
-    """Refuse ST without counts in the shared genes; warn about cells without any."""
+    """Refuse too few ST cells, or none with counts in the shared genes; warn about cells without any."""
+    if st_shared.shape[0] < MIN_ST_CELLS:
+        raise SpaIMInputError(
+            f"ST has {st_shared.shape[0]} cell(s); SpaIM learns patterns across cells and needs at least {MIN_ST_CELLS}: "
+            "pass the whole slide (or several fields of view together)."
+        )
     totals = np.asarray(st_shared.sum(axis=1)).ravel()
     empty = int((totals == 0).sum())
     if empty == len(totals):

@@ -77,8 +77,8 @@ def _knn_version(st, sc, folds: int, seed: int, max_epochs: int, setup: dict) ->
     data = prepare_pair(st, sc, seed=seed, **setup)
     sc_counts = expression_matrix(sc, "SC", setup.get("sc_layer"), setup.get("allow_non_integer", False))
     _, held_out = run_folds(data, knn_predictor(sc_counts, sc.var_names, seed=seed), folds, seed, progress=False, return_predictions=True)
-    shared = set(data.shared_sc)
-    new_genes = [g for g in data.reference.genes if g not in shared]
+    measured = data.match.measured_sc
+    new_genes = [g for g in data.reference.genes if g not in measured]
     columns = sc.var_names.get_indexer
     st_log = data.st_log(np.arange(len(data.shared_st)), data.st_size_factors())
     factors = size_factors(sc_counts) if data.normalize else None

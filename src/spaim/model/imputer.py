@@ -162,7 +162,7 @@ class SpaIM:
 
     def default_genes(self) -> list[str]:
         """Every SC gene kept by the filter that the ST panel did not measure."""
-        measured = set(self.data.shared_sc)
+        measured = self.data.match.measured_sc
         return [g for g in self.data.reference.genes if g not in measured]
 
     def genes_to_impute(self, genes: Sequence[str] | None = None) -> list[str]:
@@ -211,7 +211,7 @@ class SpaIM:
         out = ad.AnnData(
             X=values,
             obs=self.data.st_obs.copy(),
-            var=pd.DataFrame({"measured": [g in set(self.data.shared_sc) for g in genes]}, index=pd.Index(genes, dtype=str)),
+            var=pd.DataFrame({"measured": [g in self.data.match.measured_sc for g in genes]}, index=pd.Index(genes, dtype=str)),
         )
         if self.data.st_spatial is not None:
             out.obsm["spatial"] = self.data.st_spatial.copy()
