@@ -125,6 +125,7 @@ CLI_REFUSALS = {
     "sc-all-zero": (_bad(sc=_zeros), [], "holds only zeros"),
     "st-shared-genes-silent": (_bad(st=lambda s: _silent_shared(s)), [], "no counts in any gene shared"),
     "sc-one-cell": (_bad(sc=lambda c: c[:1].copy()), [NO_LABELS], "too few to cluster"),
+    "sc-cells-all-alike": (_bad(sc=lambda c: _tiled(c)), [NO_LABELS], "barely differ"),
     "sc-one-label": (_bad(sc=lambda c: _labels(c, ["t0"] * c.n_obs)), [], "single label"),
     "sc-missing-labels": (_bad(sc=lambda c: _labels(c, [None, *c.obs["cell_type"].iloc[1:]])), [], "1 missing label"),
     "labels-key-absent": (None, ["--labels-key", "celltype"], "no obs column 'celltype'"),
@@ -137,6 +138,9 @@ CLI_REFUSALS = {
     "resolution-negative": (None, ["--resolution", "-1"], "--resolution -1"),
     "resolution-nan": (None, ["--resolution", "nan"], "--resolution nan"),
     "one-cluster-asked": (None, ["--n-clusters", "1"], "--n-clusters 1"),
+    "labels-and-n-clusters": (None, ["--n-clusters", "4"], "labels replace the Leiden clustering"),
+    "n-clusters-and-resolution": (None, [NO_LABELS, "--n-clusters", "4", "--resolution", "2"], "searches the resolution itself"),
+    "st-is-a-folder": (None, ["--st", "folder"], "is not a file"),
     "more-clusters-than-cells": (None, [NO_LABELS, "--n-clusters", "1000"], "exceeds the 90 SC cells"),
     "profile-stat-unknown": (None, ["--profile-stat", "mode"], "invalid choice"),
     "device-unknown": (None, ["--device", "tpu"], "--device 'tpu'"),
@@ -157,6 +161,13 @@ CLI_REFUSALS = {
     "save-model-on-a-file": (None, ["--save-model", "old.h5ad"], "is an existing file"),
     "save-model-over-a-model": (None, ["--save-model", "model"], "already holds a saved model: choose another folder or pass --force"),
 }
+
+
+def _tiled(sc):
+    """SC whose cells are all copies of the first one."""
+    out = sc.copy()
+    out.X = np.tile(sc.X[:1], (sc.n_obs, 1))
+    return out
 
 
 def _silent_shared(st):
@@ -189,7 +200,7 @@ def _impute_args(folder: Path, extra: list[str]) -> list[str]:
             i = extra.index(flag)
             args[flag], extra = extra[i + 1], extra[:i] + extra[i + 2 :]
     paths = [x for flag, value in args.items() for x in (flag, str(folder / value))]
-    extra = [str(folder / e) if e in ("g.txt", "absent.txt", "old.h5ad", "model") else e for e in extra]
+    extra = [str(folder / e) if e in ("g.txt", "absent.txt", "old.h5ad", "model", "folder") else e for e in extra]
     fast = FAST if NO_LABELS not in extra and "--labels-key" not in extra else FAST[:3]
     return ["impute", *paths, *fast, *[e for e in extra if e != NO_LABELS]]
 

@@ -22,7 +22,7 @@ def test_unknown_names_get_the_closest_suggestion():
 
 def test_numpy_numbers_are_accepted_and_bools_are_not_numbers():
     np = pytest.importorskip("numpy")
-    assert SetupOptions(n_clusters=np.int64(5), resolution=np.float32(0.5)).n_clusters == 5
+    assert SetupOptions(n_clusters=np.int64(5)).n_clusters == 5 and SetupOptions(resolution=np.float32(0.5)).resolution == 0.5
     with pytest.raises(SpaIMInputError, match="must be an integer"):
         SetupOptions(n_clusters=True)
 

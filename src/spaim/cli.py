@@ -89,7 +89,7 @@ def _requested_genes(args: argparse.Namespace) -> list[str] | None:
     elif args.genes_file:
         path = Path(args.genes_file)
         if not path.is_file():
-            raise SpaIMInputError(f"genes file '{path}' does not exist: check the path.")
+            raise SpaIMInputError(f"genes file '{path}' does not exist or is not a file: check the path.")
         genes = [line.strip() for line in path.read_text().splitlines() if line.strip()]
         source = f"genes file '{path}'"
     else:

@@ -29,7 +29,7 @@ def read_h5ad(path: str | os.PathLike, role: str = "input") -> ad.AnnData:
     """
     path = Path(path)
     if not path.is_file():
-        raise SpaIMInputError(f"{role} file '{path}' does not exist: check the path.")
+        raise SpaIMInputError(f"{role} file '{path}' does not exist or is not a file: check the path.")
     try:
         with warnings.catch_warnings():
             # anndata warns about duplicate names on reading; validation refuses them in one line.

@@ -80,6 +80,21 @@ class SetupOptions:
             check_int("n_clusters", self.n_clusters, low=2)
         check_choice("profile_stat", self.profile_stat, ProfileStat)
         check_seed(self.seed)
+        self._check_clustering_choice()
+
+    def _check_clustering_choice(self) -> None:
+        """Labels replace clustering, and a cluster count replaces the resolution: refuse options that would be ignored."""
+        if self.labels_key is not None and (self.n_clusters is not None or self.resolution != 1.0):
+            ignored = "n_clusters" if self.n_clusters is not None else "resolution"
+            raise SpaIMInputError(
+                f"labels_key and {ignored} were both given, but labels replace the Leiden clustering: drop one of them.",
+                option=ignored,
+            )
+        if self.n_clusters is not None and self.resolution != 1.0:
+            raise SpaIMInputError(
+                "n_clusters and resolution were both given, but n_clusters searches the resolution itself: drop one of them.",
+                option="resolution",
+            )
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

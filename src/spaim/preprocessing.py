@@ -76,6 +76,7 @@ def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
         sc.pp.log1p(adata)
         if adata.n_vars > n_top_genes:
             sc.pp.highly_variable_genes(adata, n_top_genes=n_top_genes, subset=True)
+        _check_varying(adata.X)
         sc.pp.scale(adata, max_value=10)
         n_comps = max(1, min(50, adata.n_vars - 1, adata.n_obs - 1))
         sc.pp.pca(adata, n_comps=n_comps, random_state=seed)
@@ -83,6 +84,19 @@ def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
         transformer = _knn_transformer(adata.n_obs, n_neighbors)
         sc.pp.neighbors(adata, n_neighbors=n_neighbors, random_state=seed, transformer=transformer)
     return adata
+
+
+def _check_varying(log_expr: sp.csr_matrix) -> None:
+    """Refuse a reference whose cells are (nearly) all alike: PCA would return NaN."""
+    log_expr = sp.csr_matrix(log_expr, dtype=np.float64)
+    mean = np.asarray(log_expr.mean(axis=0)).ravel()
+    variance = np.asarray(log_expr.multiply(log_expr).mean(axis=0)).ravel() - mean**2
+    varying = variance > 1e-9 * np.maximum(mean**2, 1.0)
+    if varying.sum() < 2:
+        raise SpaIMInputError(
+            f"the cells to cluster barely differ ({int(varying.sum())} gene(s) vary across them): there is nothing to cluster; "
+            "give cell-type labels with labels_key (CLI: --labels-key) or a more varied reference."
+        )
 
 
 #: scanpy searches neighbours exactly below this many cells and with pynndescent above it.
