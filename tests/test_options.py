@@ -22,7 +22,9 @@ def test_unknown_names_get_the_closest_suggestion():
 
 def test_numpy_numbers_are_accepted_and_bools_are_not_numbers():
     np = pytest.importorskip("numpy")
-    assert SetupOptions(n_clusters=np.int64(5)).n_clusters == 5 and SetupOptions(resolution=np.float32(0.5)).resolution == 0.5
+    options = SetupOptions(n_clusters=np.int64(5), seed=np.uint32(3))
+    assert type(options.n_clusters) is int and type(options.seed) is int  # saved models are JSON
+    assert type(SetupOptions(resolution=np.float32(0.5)).resolution) is float
     with pytest.raises(SpaIMInputError, match="must be an integer"):
         SetupOptions(n_clusters=True)
 

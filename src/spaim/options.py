@@ -74,12 +74,14 @@ class SetupOptions:
                 raise option_error(name, value, "must be a non-empty name or None", "pass the name as a string")
         for name in ("ignore_case", "strip_gene_names", "allow_non_integer", "normalize"):
             check_bool(name, getattr(self, name))
-        check_number("min_cell_fraction", self.min_cell_fraction, low=0.0, high=1.0)
-        check_number("resolution", self.resolution, low=0.0, low_open=True)
+        # Stored as plain Python numbers (numpy scalars are accepted, and saved models are JSON).
+        set_ = object.__setattr__  # the dataclass is frozen
+        set_(self, "min_cell_fraction", check_number("min_cell_fraction", self.min_cell_fraction, low=0.0, high=1.0))
+        set_(self, "resolution", check_number("resolution", self.resolution, low=0.0, low_open=True))
         if self.n_clusters is not None:
-            check_int("n_clusters", self.n_clusters, low=2)
+            set_(self, "n_clusters", check_int("n_clusters", self.n_clusters, low=2))
         check_choice("profile_stat", self.profile_stat, ProfileStat)
-        check_seed(self.seed)
+        set_(self, "seed", check_seed(self.seed))
         self._check_clustering_choice()
 
     def _check_clustering_choice(self) -> None:

@@ -74,17 +74,17 @@ class TrainingPlan:
     augment_copies: int = 0
 
     def __post_init__(self) -> None:
-        check_int("max_epochs", self.max_epochs, low=1)
-        check_number("lr", self.lr, low=0.0, high=1.0, low_open=True)
-        check_int("batch_size", self.batch_size, low=2)
-        check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0, high_open=True)
-        check_int("patience", self.patience, low=1)
+        # Checked, and stored as plain Python numbers (the settings of a saved model are JSON).
+        self.max_epochs = check_int("max_epochs", self.max_epochs, low=1)
+        self.lr = check_number("lr", self.lr, low=0.0, high=1.0, low_open=True)
+        self.batch_size = check_int("batch_size", self.batch_size, low=2)
+        self.validation_fraction = check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0, high_open=True)
+        self.patience = check_int("patience", self.patience, low=1)
         check_choice("generator_target", self.generator_target, GeneratorTarget)
-        check_int("augment_copies", self.augment_copies, low=0, high=MAX_AUGMENT_COPIES)
+        self.augment_copies = check_int("augment_copies", self.augment_copies, low=0, high=MAX_AUGMENT_COPIES)
         if not isinstance(self.weights, LossWeights):
             raise SpaIMInputError(f"weights must be a LossWeights, got {type(self.weights).__name__}: use spaim.model.losses.LossWeights.")
-        for key, name in WEIGHT_KEYS.items():
-            check_number(key, getattr(self.weights, name), low=0.0)
+        self.weights = LossWeights(**{name: check_number(key, getattr(self.weights, name), low=0.0) for key, name in WEIGHT_KEYS.items()})
         if self.weights.generation == 0:
             raise option_error("generation_weight", 0.0, "switches off the loss that trains imputation", "keep it > 0")
 
