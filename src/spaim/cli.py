@@ -48,8 +48,9 @@ def _add_option_flags(group, data: bool) -> None:
         if f.name == "seed" or (f.metadata.get("cli") == "data") != data:
             continue
         flag, kind = "--" + f.name.replace("_", "-"), hints[f.name]
-        if kind is bool:
-            group.add_argument(flag, action="store_true", help=f.metadata["help"])
+        if kind is bool:  # on by default: --flag / --no-flag
+            action = argparse.BooleanOptionalAction if f.default else "store_true"
+            group.add_argument(flag, action=action, default=f.default, help=f.metadata["help"])
         elif typing.get_origin(kind) is typing.Literal:
             group.add_argument(flag, choices=typing.get_args(kind), default=f.default, help=f.metadata["help"])
         else:
@@ -60,6 +61,8 @@ def _add_option_flags(group, data: bool) -> None:
 def _add_setup_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("preprocessing and model")
     _add_option_flags(g, data=False)
+    g.add_argument("--architecture", choices=("cellbasis", "paper"), default="cellbasis",
+                   help="cellbasis (default): cell-wide layers through ST-cell features; paper: as published")
     g.add_argument("--epochs", type=int, default=300, help="maximum training epochs (default 300)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
@@ -70,6 +73,10 @@ def _setup_options(args: argparse.Namespace, **override) -> SetupOptions:
     """The set-up options given on the command line, checked (flags absent from a verb keep their defaults)."""
     given = {name: getattr(args, name) for name in SetupOptions.names() if hasattr(args, name)}
     return SetupOptions(**given | override)
+
+
+def _model_kwargs(args: argparse.Namespace) -> dict:
+    return {"architecture": args.architecture}
 
 
 def _train_kwargs(args: argparse.Namespace) -> dict:
@@ -110,7 +117,7 @@ def cmd_impute(args: argparse.Namespace) -> int:
     train = _train_kwargs(args)
     genes = _requested_genes(args)
     st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
-    model = SpaIM(st, sc, genes=genes, options=options)
+    model = SpaIM(st, sc, genes=genes, options=options, **_model_kwargs(args))
     model.genes_to_impute(genes)  # nothing to impute, or a duplicate: refused before training
     _say(args, f"{model!r}\n{model.data.gene_summary()}")
     model.train(**train)
@@ -133,7 +140,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
     options = _setup_options(args)
     train = _train_kwargs(args)
     st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
-    table = cross_validate(st, sc, folds=args.folds, progress=not args.quiet, **options.to_dict(),
+    table = cross_validate(st, sc, folds=args.folds, progress=not args.quiet, **options.to_dict(), **_model_kwargs(args),
                            **{k: v for k, v in train.items() if k != "progress"})
     write_csv(table, args.out, force=args.force)
     print(format_summary({"spaim": table}))
@@ -155,7 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(args, f"{args.dataset}: {st.n_obs} ST cells, {sc.n_obs} SC cells, {data.reference.n_clusters} SC clusters; "
                f"{data.gene_summary()}; {args.folds}-fold cross-validation over shared genes")
     factories = {
-        "spaim": lambda: spaim_predictor(seed=args.seed, **train | {"progress": False}),
+        "spaim": lambda: spaim_predictor(seed=args.seed, **_model_kwargs(args), **train | {"progress": False}),
         "knn": lambda: knn_predictor(expression_matrix(sc, "SC", options.sc_layer, True), sc.var_names, seed=args.seed),
     }
     methods = [m.strip() for m in args.methods.split(",")]

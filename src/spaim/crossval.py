@@ -18,7 +18,7 @@ from spaim.pairing import PairedData, prepare_pair
 from spaim.training import TrainingPlan, plan_keys, resolve_device
 
 #: Network options of :class:`spaim.SpaIM` accepted by :func:`spaim_predictor`.
-MODEL_KEYS = ("widths", "norm")
+MODEL_KEYS = ("widths", "norm", "architecture", "style_input")
 #: Training keywords besides the :class:`spaim.training.TrainingPlan` fields.
 RUN_KEYS = ("device", "progress")
 
@@ -50,7 +50,7 @@ def spaim_predictor(seed: int = 0, **params) -> Predictor:
     """
     check_known(params, (*MODEL_KEYS, *RUN_KEYS, *plan_keys()), "spaim_predictor")
     model_params = {k: params.pop(k) for k in MODEL_KEYS if k in params}
-    check_module_options(**{"widths": (512, 256), "norm": "layer"} | model_params)
+    check_module_options(**{"widths": (512, 256), "norm": "layer"} | model_params)  # the others default
     TrainingPlan.from_kwargs({k: v for k, v in params.items() if k not in RUN_KEYS})
     resolve_device(params.get("device", "auto"))
 

@@ -38,7 +38,8 @@ class SetupOptions:
     allow_non_integer
         Accept non-integer (already processed, non-negative) values.
     normalize
-        Library-size normalise (to the median total) before ``log1p``.
+        Library-size normalise (to the median total) before ``log1p`` (default; ``False``:
+        plain ``log1p``, as the paper).
     min_cell_fraction
         Keep SC genes expressed in at least this fraction of SC cells (0 to 1).
     labels_key
@@ -59,7 +60,9 @@ class SetupOptions:
     ignore_case: bool = field(default=False, metadata={"help": "match gene names ignoring case"})
     strip_gene_names: bool = field(default=False, metadata={"help": "strip whitespace around gene names before matching"})
     allow_non_integer: bool = field(default=False, metadata={"help": "accept already-processed (non-integer) values"})
-    normalize: bool = field(default=False, metadata={"help": "library-size normalise before log1p"})
+    normalize: bool = field(
+        default=True, metadata={"help": "library-size normalise before log1p (default; --no-normalize: plain log1p, as the paper)"}
+    )
     min_cell_fraction: float = field(default=0.1, metadata={"help": "keep SC genes expressed in at least this fraction of SC cells (default 0.1)"})
     labels_key: str | None = field(default=None, metadata={"help": "SC obs column with cell labels to use instead of Leiden clusters"})
     resolution: float = field(default=1.0, metadata={"help": "Leiden resolution of the SC clustering (default 1)"})

@@ -13,11 +13,12 @@ import torch
 from tqdm.auto import tqdm
 
 from spaim.errors import SpaIMInputError
-from spaim.model.losses import GENERATOR_TARGETS, LossWeights, cosine_loss, spaim_loss
+from spaim.model.losses import GENERATOR_TARGETS, SIMILARITIES, LossWeights, cosine_loss, spaim_loss
 from spaim.model.networks import SpaIMModule
 from spaim.options import check_choice, check_int, check_known, check_number, option_error
 
 GeneratorTarget = Literal[GENERATOR_TARGETS]  # one definition of the choices, in the losses
+Similarity = Literal[SIMILARITIES]
 #: Loss weights as :meth:`spaim.SpaIM.train` spells them.
 WEIGHT_KEYS = {f"{f.name}_weight": f.name for f in fields(LossWeights)}
 #: Most extra augmented copies per gene and epoch (each one is a full copy of the training genes).
@@ -62,6 +63,9 @@ class TrainingPlan:
         ``"reconstruction"`` (paper), the ``"measured"`` ST profile, or ``"both"``.
     augment_copies
         Extra copies of each training gene per epoch with half its SC profile zeroed.
+    similarity
+        ``"cosine"`` (paper) or ``"pearson"`` (genes centred over cells first) in the
+        reconstruction, generation and validation losses.
     """
 
     max_epochs: int = 300
@@ -70,8 +74,9 @@ class TrainingPlan:
     validation_fraction: float = 0.1
     patience: int = 20
     weights: LossWeights = field(default_factory=LossWeights)
-    generator_target: GeneratorTarget = "reconstruction"
+    generator_target: GeneratorTarget = "measured"
     augment_copies: int = 0
+    similarity: Similarity = "cosine"
 
     def __post_init__(self) -> None:
         # Checked, and stored as plain Python numbers (the settings of a saved model are JSON).
@@ -81,6 +86,7 @@ class TrainingPlan:
         self.validation_fraction = check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0, high_open=True)
         self.patience = check_int("patience", self.patience, low=1)
         check_choice("generator_target", self.generator_target, GeneratorTarget)
+        check_choice("similarity", self.similarity, Similarity)
         self.augment_copies = check_int("augment_copies", self.augment_copies, low=0, high=MAX_AUGMENT_COPIES)
         if not isinstance(self.weights, LossWeights):
             raise SpaIMInputError(f"weights must be a LossWeights, got {type(self.weights).__name__}: use spaim.model.losses.LossWeights.")
@@ -152,6 +158,8 @@ def train_module(
     module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=plan.lr, fused=True)
     history, best_state, best_val, since_best = [], None, np.inf, 0
+    if len(val_idx):  # the untrained state competes too (the cell basis starts from cluster transfer)
+        best_val, best_state = validation_loss(module, st_val, sc_val, plan.similarity), copy.deepcopy(module.state_dict())
     bar = tqdm(range(plan.max_epochs), desc="SpaIM training", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         module.train()
@@ -159,7 +167,7 @@ def train_module(
         sums: dict[str, float] = {}
         for batch in _batches(st_epoch.shape[0], plan.batch_size, generator):
             st_b, sc_b = st_epoch[batch].to(device), sc_epoch[batch].to(device)
-            loss, terms = spaim_loss(module(st_b, sc_b), st_b, plan.weights, plan.generator_target)
+            loss, terms = spaim_loss(module(st_b, sc_b), st_b, plan.weights, plan.generator_target, plan.similarity)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -167,7 +175,7 @@ def train_module(
                 sums[name] = sums.get(name, 0.0) + value * len(batch)
         row = {"epoch": epoch, **{k: v / st_epoch.shape[0] for k, v in sums.items()}}
         if len(val_idx):
-            row["validation"] = validation_loss(module, st_val, sc_val)
+            row["validation"] = validation_loss(module, st_val, sc_val, plan.similarity)
             if row["validation"] < best_val - 1e-5:
                 best_val, since_best, best_state = row["validation"], 0, copy.deepcopy(module.state_dict())
             else:
@@ -183,7 +191,7 @@ def train_module(
 
 
 @torch.no_grad()
-def validation_loss(module: SpaIMModule, st: torch.Tensor, sc: torch.Tensor) -> float:
+def validation_loss(module: SpaIMModule, st: torch.Tensor, sc: torch.Tensor, similarity: str = "cosine") -> float:
     """Generation loss of held-aside genes against their measured ST profiles."""
     module.eval()
-    return float(cosine_loss(module.generate(sc), st))
+    return float(cosine_loss(module.generate(sc), st, similarity))

@@ -17,8 +17,9 @@ import pandas as pd
 import torch
 
 from spaim.errors import SpaIMInputError
+from spaim.cell_basis import CellBasis, build_cell_basis
 from spaim.io import atomic_folder
-from spaim.model.networks import SpaIMModule
+from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
 from spaim.model.rest import NORMS
 from spaim.options import SetupOptions, option_error
 from spaim.pairing import PairedData, prepare_pair
@@ -44,6 +45,15 @@ class SpaIM:
         Latent width of each ReST layer (the number of layers is ``len(widths)``).
     norm
         ``"layer"`` (default) or ``"batch"`` normalisation inside the encoders.
+    style_input
+        The generator's style input: ``"constant"`` (paper) or ``"profile"`` (the gene's SC
+        profile summaries, :func:`spaim.model.networks.profile_style`).
+    architecture
+        ``"cellbasis"`` (default): the cell-wide layers are expressed through fixed ST-cell
+        features (soft assignment to the SC clusters, ST principal components, and their
+        spatial neighbourhood means; :func:`spaim.cell_basis.build_cell_basis`) and the
+        generator adds the cluster-transfer path. ``"paper"``: layers as wide as the
+        number of ST cells, as published.
     options
         Set-up options as one :class:`spaim.options.SetupOptions`; or give them as
         keyword arguments (below), checked together before any work starts.
@@ -70,21 +80,26 @@ class SpaIM:
         genes: Sequence[str] | None = None,
         widths: Sequence[int] = (512, 256),
         norm: str = "layer",
+        architecture: str = "cellbasis",
+        style_input: str = "constant",
         options: SetupOptions | None = None,
         _reference: SCReference | None = None,
         **setup,
     ) -> None:
         options = SetupOptions.from_kwargs(setup, "SpaIM") if options is None else options
-        check_module_options(widths, norm)
+        check_module_options(widths, norm, architecture, style_input)
         data = prepare_pair(st, sc, options, genes=genes, reference=_reference)
-        self._init_from_data(data, widths, norm, options.seed)
+        self._init_from_data(data, widths, norm, architecture, style_input, options.seed)
 
     @classmethod
-    def from_paired_data(cls, data: PairedData, widths: Sequence[int] = (512, 256), norm: str = "layer", seed: int = 0) -> SpaIM:
+    def from_paired_data(
+        cls, data: PairedData, widths: Sequence[int] = (512, 256), norm: str = "layer", architecture: str = "cellbasis",
+        style_input: str = "constant", seed: int = 0,
+    ) -> SpaIM:
         """A model over already prepared data (used by cross-validation to share the SC clustering)."""
-        check_module_options(widths, norm)
+        check_module_options(widths, norm, architecture, style_input)
         model = cls.__new__(cls)
-        model._init_from_data(replace(data, options=replace(data.options, seed=seed)), widths, norm, seed)
+        model._init_from_data(replace(data, options=replace(data.options, seed=seed)), widths, norm, architecture, style_input, seed)
         return model
 
     @property
@@ -92,15 +107,32 @@ class SpaIM:
         """The set-up options the model was created with."""
         return self.data.options
 
-    def _init_from_data(self, data: PairedData, widths: Sequence[int], norm: str, seed: int) -> None:
+    def _init_from_data(
+        self, data: PairedData, widths: Sequence[int], norm: str, architecture: str, style_input: str, seed: int
+    ) -> None:
         self.data = data
-        self.module_params = {"widths": [int(w) for w in widths], "norm": norm}
+        self.module_params = {"widths": [int(w) for w in widths], "norm": norm, "architecture": architecture,
+                              "style_input": style_input}
         self.seed = seed
         torch.manual_seed(seed)
-        self.module = SpaIMModule(data.n_cells, data.reference.n_clusters, self.module_params["widths"], norm)
+        basis = self._cell_basis() if architecture == "cellbasis" else None
+        self.module = SpaIMModule(
+            data.n_cells, data.reference.n_clusters, self.module_params["widths"], norm,
+            n_features=None if basis is None else basis.n_features, style_input=style_input,
+        )
+        if basis is not None:
+            self.module.cells.set_basis(torch.from_numpy(basis.features), torch.from_numpy(basis.assignment))
+            self.module_params["temperature"] = basis.temperature
         self.history: pd.DataFrame | None = None
         self.scale_ = 1.0
         self.is_trained = False
+
+    def _cell_basis(self) -> CellBasis:
+        """The ST-cell features of the shared genes (model scale) and the SC cluster profiles."""
+        data = self.data
+        genes = np.arange(len(data.shared_st))
+        st_log = data.st_log(genes, data.st_size_factors())
+        return build_cell_basis(st_log, data.reference.profiles_of(data.shared_sc), data.st_spatial, seed=self.seed)
 
     # ------------------------------------------------------------------ training
     def train(self, device: str = "auto", progress: bool = True, **plan) -> SpaIM:
@@ -115,7 +147,8 @@ class SpaIM:
         **plan
             Fields of :class:`spaim.training.TrainingPlan` (``max_epochs=300``, ``lr=1e-3``,
             ``batch_size=64``, ``validation_fraction=0.1``, ``patience=20``,
-            ``generator_target``, ``augment_copies=0``) and the loss weights
+            ``generator_target="measured"``, ``augment_copies=0``, ``similarity="cosine"``)
+            and the loss weights
             ``content_weight``, ``style_weight``, ``reconstruction_weight``,
             ``generation_weight`` (1 each); all are checked before training starts.
 
@@ -283,7 +316,12 @@ class SpaIM:
         missing = reference.genes.difference(sc.var_names)
         if len(missing):
             raise SpaIMInputError(f"the SC data lacks {len(missing)} gene(s) the model was trained with (e.g. {list(missing[:3])}): load it with the same SC data.")
+        with _corrupt_model_is_input_error(path):  # settings naming an unknown network are damaged too
+            check_module_options(module_params["widths"], module_params["norm"], module_params.get("architecture", "paper"),
+                                 module_params.get("style_input", "constant"))
         model = cls(st, sc, _reference=reference, widths=module_params["widths"], norm=module_params["norm"],
+                    architecture=module_params.get("architecture", "paper"),
+                    style_input=module_params.get("style_input", "constant"),
                     options=replace(options, seed=stored["seed"]))
         if model.data.shared_st != stored["shared_st"]:
             raise SpaIMInputError("the genes shared by ST and SC differ from those the model was trained on: use the same data.")
@@ -311,7 +349,7 @@ class SpaIM:
 
 
 
-def check_module_options(widths: Sequence[int], norm: str) -> None:
+def check_module_options(widths: Sequence[int], norm: str, architecture: str = "cellbasis", style_input: str = "constant") -> None:
     """Refuse network options the module cannot be built with."""
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths or not all(
         isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 1 for w in widths
@@ -319,6 +357,10 @@ def check_module_options(widths: Sequence[int], norm: str) -> None:
         raise option_error("widths", widths, "must be a non-empty list of positive integers", "e.g. widths=(512, 256)")
     if norm not in NORMS:
         raise option_error("norm", norm, "is unknown", f"use one of {', '.join(map(repr, sorted(NORMS)))}")
+    if architecture not in ARCHITECTURES:
+        raise option_error("architecture", architecture, "is unknown", f"use one of {', '.join(map(repr, ARCHITECTURES))}")
+    if style_input not in STYLE_INPUTS:
+        raise option_error("style_input", style_input, "is unknown", f"use one of {', '.join(map(repr, STYLE_INPUTS))}")
 
 
 def check_model_destination(path: str | os.PathLike, overwrite: bool, flag: str = "overwrite=True") -> Path:
