@@ -237,6 +237,18 @@ def test_cli_ctrl_c_is_one_line_exit_130_and_writes_nothing(files, capsys, monke
     assert _digest(files) == before
 
 
+def test_cli_ctrl_c_while_writing_leaves_no_file(files, capsys, monkeypatch):
+    def interrupted(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ad.AnnData, "write_h5ad", interrupted)
+    before = _digest(files)
+    assert main(_impute_args(files, [])) == 130
+    assert capsys.readouterr().err.strip() == "spaim: interrupted; nothing was written."
+    assert _digest(files) == before
+
+
 def test_cli_disk_full_while_writing_is_one_line(files, capsys, monkeypatch):
     def full(self, path, *args, **kwargs):
         Path(path).write_bytes(b"partial")
@@ -351,6 +363,8 @@ API_SETUP_REFUSALS = {
     "widths-zero": (dict(widths=(0,)), "widths=(0,)"),
     "widths-not-a-list": (dict(widths=64), "widths=64"),
     "genes-one-string": (dict(genes="Gene50"), "is one string"),
+    "architecture-unknown": (dict(architecture="unet"), "architecture='unet' is unknown"),
+    "style-input-unknown": (dict(style_input="noise"), "style_input='noise' is unknown"),
 }
 
 
@@ -382,6 +396,7 @@ API_TRAINING_REFUSALS = {
     "generation-weight-zero": (dict(generation_weight=0), "generation_weight=0.0"),
     "unknown-training-option": (dict(learning_rate=1e-3), "unknown option 'learning_rate'"),
     "device-unknown": (dict(device="tpu"), "device='tpu' is unknown"),
+    "similarity-unknown": (dict(similarity="euclid"), "similarity='euclid' is unknown"),
 }
 
 

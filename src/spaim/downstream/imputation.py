@@ -92,6 +92,7 @@ def _assemble(held_out: np.ndarray, shared: Sequence[str], new: np.ndarray, new_
     names = pd.Index([*shared, *new_genes], dtype=str)
     var = pd.DataFrame({"measured": [True] * len(shared) + [False] * len(new_genes)}, index=names)
     out = ad.AnnData(X=np.hstack([np.asarray(held_out, np.float32), np.asarray(new, np.float32)]), obs=data.st_obs.copy(), var=var)
+    out.uns["log1p"] = {"base": None}  # scanpy's mark of natural-log log1p values
     if data.st_spatial is not None:
         out.obsm["spatial"] = data.st_spatial.copy()
     return out
