@@ -128,6 +128,7 @@ CLI_REFUSALS = {
     "sc-cells-all-alike": (_bad(sc=lambda c: _tiled(c)), [NO_LABELS], "barely differ"),
     "sc-one-label": (_bad(sc=lambda c: _labels(c, ["t0"] * c.n_obs)), [], "single label"),
     "sc-missing-labels": (_bad(sc=lambda c: _labels(c, [None, *c.obs["cell_type"].iloc[1:]])), [], "1 missing label"),
+    "st-coordinates-nan": (_bad(st=lambda s: _nan_coordinates(s)), [], "coordinates hold NaN"),
     "labels-key-absent": (None, ["--labels-key", "celltype"], "no obs column 'celltype'"),
     "st-layer-absent": (None, ["--st-layer", "counts"], "no layer 'counts'"),
     # options
@@ -161,6 +162,12 @@ CLI_REFUSALS = {
     "save-model-on-a-file": (None, ["--save-model", "old.h5ad"], "is an existing file"),
     "save-model-over-a-model": (None, ["--save-model", "model"], "already holds a saved model: choose another folder or pass --force"),
 }
+
+
+def _nan_coordinates(st):
+    out = st.copy()
+    out.obsm["spatial"][0, 0] = np.nan
+    return out
 
 
 def _tiled(sc):

@@ -15,7 +15,7 @@ from spaim.errors import SpaIMInputError
 from spaim.genes import GeneMatch, drop_unexpressed, gene_names, match_genes
 from spaim.options import SetupOptions
 from spaim.preprocessing import Matrix, SCReference, build_sc_reference, log1p_dense, size_factors
-from spaim.validation import check_anndata, check_requested_genes, check_sc_cells, check_shared_genes, check_st_cells, expression_matrix
+from spaim.validation import check_anndata, check_coordinates, check_requested_genes, check_sc_cells, check_shared_genes, check_st_cells, expression_matrix
 
 #: ``obs`` column pairs accepted as coordinates when ``obsm["spatial"]`` is absent.
 COORDINATE_COLUMNS = (("x", "y"), ("x_coord", "y_coord"), ("X", "Y"), ("array_col", "array_row"))
@@ -138,13 +138,15 @@ def prepare_pair(
     check_shared_genes(match.n_shared)
     check_st_cells(st_counts[:, st_index])
     wanted = check_requested_genes(genes, sc_genes)
+    coords = spatial_coordinates(st)
+    check_coordinates(coords, st.n_obs)
     if reference is None:
         labels = _labels(sc, options.labels_key)
         check_sc_cells(sc_counts, labels, options.n_clusters)
         reference = build_sc_reference(sc_counts, sc_genes, keep=[*match.sc_names, *wanted], labels=labels, options=options)
     return PairedData(
         st_obs=st.obs.copy(),
-        st_spatial=spatial_coordinates(st),
+        st_spatial=coords,
         st_counts=st_counts[:, st_index],
         match=match,
         reference=reference,

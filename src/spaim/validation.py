@@ -160,3 +160,17 @@ def check_requested_genes(genes: Sequence[str] | None, sc_genes: pd.Index) -> li
             f"{len(missing)} requested gene(s) are not in the SC reference (e.g. {missing[:3]}): check their spelling or drop them."
         )
     return genes
+
+
+def check_coordinates(coords: np.ndarray | None, n_cells: int) -> None:
+    """ST coordinates, when present, give every cell finite x and y."""
+    if coords is None:
+        return
+    if coords.ndim != 2 or coords.shape[0] != n_cells or coords.shape[1] < 2:
+        raise SpaIMInputError(
+            f"ST coordinates have shape {coords.shape}, not (cells, 2) with {n_cells} cells: store x and y per cell in obsm['spatial']."
+        )
+    if not np.isfinite(coords).all():
+        raise SpaIMInputError(
+            f"ST coordinates hold NaN or infinite values ({int((~np.isfinite(coords)).any(axis=1).sum())} cells): fix them or drop those cells."
+        )

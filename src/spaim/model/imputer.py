@@ -10,6 +10,7 @@ import pickle
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Literal
 
 import anndata as ad
 import numpy as np
@@ -27,6 +28,9 @@ from spaim.preprocessing import SCReference
 from spaim.training import TrainingPlan, resolve_device, train_module
 
 _SAVE_FILES = ("settings.json", "module.pt", "reference.npz", "history.csv")
+Norm = Literal[tuple(NORMS)]
+Architecture = Literal[ARCHITECTURES]
+StyleInput = Literal[STYLE_INPUTS]
 
 
 class SpaIM:
@@ -79,9 +83,9 @@ class SpaIM:
         *,
         genes: Sequence[str] | None = None,
         widths: Sequence[int] = (512, 256),
-        norm: str = "layer",
-        architecture: str = "cellbasis",
-        style_input: str = "constant",
+        norm: Norm = "layer",
+        architecture: Architecture = "cellbasis",
+        style_input: StyleInput = "constant",
         options: SetupOptions | None = None,
         _reference: SCReference | None = None,
         **setup,
