@@ -132,11 +132,14 @@ def prepare_pair(
     st_counts = expression_matrix(st, "ST", options.st_layer, options.allow_non_integer, var_names=st_genes)
     sc_counts = expression_matrix(sc, "SC", options.sc_layer, options.allow_non_integer, var_names=sc_genes)
     match = match_genes(st_genes, sc_genes, case_sensitive=not options.ignore_case)
-    st_index = st_genes.get_indexer(match.st_names)
-    match = drop_unexpressed(match, st_counts[:, st_index])
-    st_index = st_genes.get_indexer(match.st_names)
+    st_shared = st_counts[:, st_genes.get_indexer(match.st_names)]
+    del st_counts  # one copy of the ST counts at a time
+    expressed = drop_unexpressed(match, st_shared)
+    if expressed.n_shared < match.n_shared:
+        st_shared = st_shared[:, pd.Index(match.st_names).get_indexer(expressed.st_names)]
+    match = expressed
     check_shared_genes(match.n_shared)
-    check_st_cells(st_counts[:, st_index])
+    check_st_cells(st_shared)
     wanted = check_requested_genes(genes, sc_genes)
     coords = spatial_coordinates(st)
     check_coordinates(coords, st.n_obs)
@@ -147,7 +150,7 @@ def prepare_pair(
     return PairedData(
         st_obs=st.obs.copy(),
         st_spatial=coords,
-        st_counts=st_counts[:, st_index],
+        st_counts=st_shared,
         match=match,
         reference=reference,
         options=options,

@@ -64,8 +64,8 @@ class TrainingPlan:
     augment_copies
         Extra copies of each training gene per epoch with half its SC profile zeroed.
     similarity
-        ``"cosine"`` (paper) or ``"pearson"`` (genes centred over cells first) in the
-        reconstruction, generation and validation losses.
+        ``"pearson"`` (default: genes centred over cells first, ours) or ``"cosine"``
+        (paper) in the reconstruction, generation and validation losses.
     """
 
     max_epochs: int = 300
@@ -76,7 +76,7 @@ class TrainingPlan:
     weights: LossWeights = field(default_factory=LossWeights)
     generator_target: GeneratorTarget = "measured"
     augment_copies: int = 0
-    similarity: Similarity = "cosine"
+    similarity: Similarity = "pearson"
 
     def __post_init__(self) -> None:
         # Checked, and stored as plain Python numbers (the settings of a saved model are JSON).

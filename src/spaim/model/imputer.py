@@ -151,7 +151,7 @@ class SpaIM:
         **plan
             Fields of :class:`spaim.training.TrainingPlan` (``max_epochs=300``, ``lr=1e-3``,
             ``batch_size=64``, ``validation_fraction=0.1``, ``patience=20``,
-            ``generator_target="measured"``, ``augment_copies=0``, ``similarity="cosine"``)
+            ``generator_target="measured"``, ``augment_copies=0``, ``similarity="pearson"``)
             and the loss weights
             ``content_weight``, ``style_weight``, ``reconstruction_weight``,
             ``generation_weight`` (1 each); all are checked before training starts.
@@ -317,7 +317,8 @@ class SpaIM:
             history = pd.read_csv(path / "history.csv")
         if list(map(str, st.obs_names)) != stored["st_cells"]:
             raise SpaIMInputError("the ST cells differ from those the model was trained on: load it with the same ST data.")
-        missing = reference.genes.difference(sc.var_names)
+        sc_genes = sc.var_names.astype(str).str.strip() if options.strip_gene_names else sc.var_names
+        missing = reference.genes.difference(sc_genes)
         if len(missing):
             raise SpaIMInputError(f"the SC data lacks {len(missing)} gene(s) the model was trained with (e.g. {list(missing[:3])}): load it with the same SC data.")
         with _corrupt_model_is_input_error(path):  # settings naming an unknown network are damaged too
