@@ -159,6 +159,7 @@ CLI_REFUSALS = {
     "out-exists": (None, ["--out", "old.h5ad"], "already exists"),
     "out-folder-absent": (None, ["--out", "absent/out.h5ad"], "does not exist"),
     "out-is-the-input": (None, ["--out", "st.h5ad", "--force"], "is also an input"),
+    "save-model-is-the-output": (None, ["--save-model", "out.h5ad"], "name the same path"),
     "save-model-on-a-file": (None, ["--save-model", "old.h5ad"], "is an existing file"),
     "save-model-over-a-model": (None, ["--save-model", "model"], "already holds a saved model: choose another folder or pass --force"),
 }
@@ -207,7 +208,7 @@ def _impute_args(folder: Path, extra: list[str]) -> list[str]:
             i = extra.index(flag)
             args[flag], extra = extra[i + 1], extra[:i] + extra[i + 2 :]
     paths = [x for flag, value in args.items() for x in (flag, str(folder / value))]
-    extra = [str(folder / e) if e in ("g.txt", "absent.txt", "old.h5ad", "model", "folder") else e for e in extra]
+    extra = [str(folder / e) if e in ("g.txt", "absent.txt", "old.h5ad", "model", "folder", "out.h5ad") else e for e in extra]
     fast = FAST if NO_LABELS not in extra and "--labels-key" not in extra else FAST[:3]
     return ["impute", *paths, *fast, *[e for e in extra if e != NO_LABELS]]
 

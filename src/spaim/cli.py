@@ -112,6 +112,8 @@ def cmd_impute(args: argparse.Namespace) -> int:
 
     check_can_write(args.out, args.force, inputs=[args.st, args.sc])
     if args.save_model:
+        if Path(args.save_model).resolve() == Path(args.out).resolve():
+            raise SpaIMInputError("--save-model and --out name the same path: give the model its own folder.")
         check_model_destination(args.save_model, args.force, flag="--force")
     options = _setup_options(args)
     train = _train_kwargs(args)
