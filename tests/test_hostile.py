@@ -358,7 +358,7 @@ def test_whitespace_names_are_stripped_only_when_asked(pair):
 # -------------------------------------------------------------------------- API
 API_SETUP_REFUSALS = {
     "unknown-option": (dict(resolutoin=1.0), "did you mean 'resolution'"),
-    "training-option-at-set-up": (dict(lr=1e-3), "unknown option 'lr'"),
+    "training-option-at-set-up": (dict(lr=1e-3), "'lr' is a training option: pass it to model.train()"),
     "seed-negative": (dict(seed=-1), "seed=-1 is out of range"),
     "seed-float": (dict(seed=1.5), "seed=1.5 must be an integer"),
     "seed-and-random-state-disagree": (dict(seed=1, random_state=2), "disagree"),

@@ -25,7 +25,7 @@ from spaim.model.rest import NORMS
 from spaim.options import SetupOptions, option_error
 from spaim.pairing import PairedData, prepare_pair
 from spaim.preprocessing import SCReference
-from spaim.training import TrainingPlan, resolve_device, train_module
+from spaim.training import TrainingPlan, plan_keys, resolve_device, train_module
 
 _SAVE_FILES = ("settings.json", "module.pt", "reference.npz", "history.csv")
 Norm = Literal[tuple(NORMS)]
@@ -90,6 +90,9 @@ class SpaIM:
         _reference: SCReference | None = None,
         **setup,
     ) -> None:
+        misplaced = [k for k in setup if k in plan_keys()]
+        if misplaced:
+            raise SpaIMInputError(f"'{misplaced[0]}' is a training option: pass it to model.train(), not to SpaIM().", option=misplaced[0])
         options = SetupOptions.from_kwargs(setup, "SpaIM") if options is None else options
         check_module_options(widths, norm, architecture, style_input)
         data = prepare_pair(st, sc, options, genes=genes, reference=_reference)
