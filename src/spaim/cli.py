@@ -45,7 +45,7 @@ def _add_option_flags(group, data: bool) -> None:
     """One flag per :class:`SetupOptions` field (``--st-layer`` for ``st_layer``), typed from the field."""
     hints = typing.get_type_hints(SetupOptions)
     for f in dataclasses.fields(SetupOptions):
-        if f.name == "seed" or (f.metadata.get("cli") == "data") != data:
+        if (f.metadata.get("cli") == "data") != data:
             continue
         flag, kind = "--" + f.name.replace("_", "-"), hints[f.name]
         if kind is bool:  # on by default: --flag / --no-flag
@@ -64,7 +64,6 @@ def _add_setup_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--architecture", choices=("cellbasis", "paper"), default="cellbasis",
                    help="cellbasis (default): cell-wide layers through ST-cell features; paper: as published")
     g.add_argument("--epochs", type=int, default=300, help="maximum training epochs (default 300)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
