@@ -2,9 +2,9 @@
 
 from spaim import metrics, pl, tl
 from spaim.crossval import cross_validate
-from spaim.errors import SpaIMInputError
+from spaim.errors import SpaIMInputError, SpaIMWarning
 from spaim.model import SpaIM
 from spaim.slides import impute_slides
 
 __version__ = "0.1.0"
-__all__ = ["SpaIM", "SpaIMInputError", "cross_validate", "impute_slides", "metrics", "pl", "tl", "__version__"]
+__all__ = ["SpaIM", "SpaIMInputError", "SpaIMWarning", "cross_validate", "impute_slides", "metrics", "pl", "tl", "__version__"]

@@ -9,10 +9,11 @@ import anndata as ad
 import pandas as pd
 from tqdm.auto import tqdm
 
-from spaim.crossval import MODEL_KEYS, SETUP_KEYS, make_folds, run_folds, spaim_predictor
+from spaim.crossval import MODEL_KEYS, make_folds, run_folds, spaim_predictor
 from spaim.errors import SpaIMInputError
-from spaim.genes import match_genes
+from spaim.genes import gene_names, match_genes
 from spaim.model.imputer import SpaIM
+from spaim.options import SetupOptions
 from spaim.sdata import as_anndata
 
 
@@ -41,8 +42,9 @@ def impute_slides(
     sc: ad.AnnData,
     genes: Sequence[str] | None = None,
     folds: int = 0,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = True,
+    options: SetupOptions | None = None,
     **params,
 ) -> SlidesResult:
     """Impute several ST slides from one SC reference, clustering the reference once.
@@ -59,12 +61,15 @@ def impute_slides(
     folds
         Also cross-validate each slide's panel with this many folds (0: skip).
     seed
-        Seeds the clustering, the models and the folds.
+        Seeds the clustering, the models and the folds (``random_state`` is an alias).
     progress
         Show progress bars (slides and training).
+    options
+        Set-up options; or give them as keyword arguments (the fields of
+        :class:`spaim.options.SetupOptions`: ``labels_key``, ``normalize``, ...).
     **params
-        Set-up options of :class:`spaim.SpaIM` (``labels_key``, ``normalize``, ...),
-        ``widths``/``norm``, and training options of :meth:`spaim.SpaIM.train`.
+        Set-up options, the model's ``widths``/``norm``/``architecture``/``style_input``,
+        and training options of :meth:`spaim.SpaIM.train`.
 
     Returns
     -------
@@ -74,31 +79,36 @@ def impute_slides(
     if not named:
         raise SpaIMInputError("no ST slides given: pass one or more.")
     named = {name: as_anndata(st) for name, st in named.items()}
-    setup = {k: params.pop(k) for k in (*SETUP_KEYS, *MODEL_KEYS) if k in params}
+    setup = {k: params.pop(k) for k in (*SetupOptions.names(), "random_state") if k in params}
+    if options is not None and (setup or seed is not None):
+        raise SpaIMInputError("set-up options were given both as options= and as keywords: give them one way.")
+    if options is None:
+        options = SetupOptions.from_kwargs(({} if seed is None else {"seed": seed}) | setup, "impute_slides")
+    model_params = {k: params.pop(k) for k in MODEL_KEYS if k in params}
     # Every slide's panel genes stay in the reference, so the one clustering serves all panels.
-    ignore_case = setup.get("ignore_case", False)
-    keep = list(dict.fromkeys([*(genes or []), *(g for st in named.values() for g in _panel(st, sc, ignore_case))]))
+    keep = list(dict.fromkeys([*(genes or []), *(g for st in named.values() for g in _panel(st, sc, options))]))
     # Every slide is validated and paired before any training; the first pairing clusters the reference.
     models, reference = {}, None
     for name, st in named.items():
-        models[name] = SpaIM(st, sc, genes=keep, seed=seed, _reference=reference, **setup)
+        models[name] = SpaIM(st, sc, genes=keep, options=options, _reference=reference, **model_params)
         reference = models[name].data.reference
+        models[name].genes_to_impute(genes)  # nothing to impute, or a duplicate: refused before training
         if folds:
-            make_folds(len(models[name].data.shared_st), folds, seed)  # too few genes fails before any training
+            make_folds(len(models[name].data.shared_st), folds, options.seed)  # too few genes fails before any training
     imputed, tables = {}, []
-    model_params = {k: setup[k] for k in MODEL_KEYS if k in setup}
     for name, model in tqdm(models.items(), desc="slides", disable=not progress):
         if folds:
-            predictor = spaim_predictor(seed=seed, **model_params, **{**params, "progress": False})
-            tables.append(run_folds(model.data, predictor, folds, seed, progress=False).assign(slide=name))
+            predictor = spaim_predictor(seed=options.seed, **model_params, **{**params, "progress": False})
+            tables.append(run_folds(model.data, predictor, folds, options.seed, progress=False).assign(slide=name))
         imputed[name] = model.train(progress=progress, **params).impute(genes)
     scores = pd.concat(tables, ignore_index=True)[["slide", "gene", "fold", "pcc", "ssim", "rmse", "js"]] if tables else None
     return SlidesResult(imputed=imputed, scores=scores, models=models)
 
 
-def _panel(st: ad.AnnData, sc: ad.AnnData, ignore_case: bool) -> list[str]:
+def _panel(st: ad.AnnData, sc: ad.AnnData, options: SetupOptions) -> list[str]:
     """SC names of the slide's panel genes; none when they do not match (the pairing then says why)."""
     try:
-        return match_genes(st.var_names, sc.var_names, case_sensitive=not ignore_case).sc_names
+        st_genes, sc_genes = gene_names(st, "ST", options), gene_names(sc, "SC", options)
+        return match_genes(st_genes, sc_genes, case_sensitive=not options.ignore_case).sc_names
     except SpaIMInputError:
         return []

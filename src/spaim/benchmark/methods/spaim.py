@@ -18,8 +18,9 @@ class SpaIMMethod(Method):
         to_log1p="as returned",
     )
     settings = (
-        "package defaults: cell-basis architecture (soft assignment to the SC clusters at a temperature chosen on "
-        "validation genes, 20 ST principal components, their 8-neighbour spatial means), Leiden clusters, cluster "
+        "package defaults: cell-basis architecture (soft assignment to the SC clusters at a temperature, and mixed with "
+        "its 8-neighbour spatial mean at a share, both chosen on validation genes of the fit; 20 ST principal "
+        "components; their spatial means), Leiden clusters, cluster "
         "means, LayerNorm, widths 512/256, generator compared with the measured genes by Pearson correlation, up to 300 "
         "epochs, early stopping on 10% of the training genes (the untrained state, plain cluster transfer, competes)"
     )
