@@ -10,6 +10,7 @@ taking ``obsm["spatial"]`` when present and the annotated element's centroids ot
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import anndata as ad
@@ -28,7 +29,9 @@ def is_spatialdata(obj) -> bool:
 
 def _spatialdata():
     try:
-        import spatialdata
+        with warnings.catch_warnings():  # its dependencies' deprecation notices are not the user's concern
+            warnings.simplefilter("ignore")
+            import spatialdata
     except ModuleNotFoundError:
         raise SpaIMInputError(f"reading SpatialData needs the spatialdata package: {_INSTALL}.") from None
     return spatialdata
@@ -101,7 +104,7 @@ def as_anndata(st, table_key: str | None = None) -> ad.AnnData:
 def read_st(path: str | os.PathLike, table_key: str | None = None) -> ad.AnnData:
     """Read ST data from an ``.h5ad`` file or a SpatialData ``.zarr`` store, with one-line errors."""
     path = Path(path)
-    if path.suffix != ".zarr" and not path.is_dir():
+    if not _is_zarr(path):
         return read_h5ad(path, "ST")
     if not path.exists():
         raise SpaIMInputError(f"ST store '{path}' does not exist: check the path.")
@@ -111,6 +114,11 @@ def read_st(path: str | os.PathLike, table_key: str | None = None) -> ad.AnnData
     except Exception as exc:  # zarr/ome-zarr raise many types for a bad store
         raise SpaIMInputError(f"ST store '{path}' is not a readable SpatialData .zarr ({type(exc).__name__}: {exc}).") from None
     return st_table(sdata, table_key)
+
+
+def _is_zarr(path: Path) -> bool:
+    """A ``.zarr`` path, or a folder with zarr metadata (v2 or v3)."""
+    return path.suffix == ".zarr" or any((path / f).is_file() for f in ("zarr.json", ".zgroup", ".zattrs"))
 
 
 def add_table(sdata, imputed: ad.AnnData, key: str = "spaim_imputed", table_key: str | None = None) -> ad.AnnData:
