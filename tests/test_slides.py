@@ -42,9 +42,11 @@ def test_cli_writes_one_output_per_slide(two_slides, tmp_path, capsys):
     sc.write_h5ad(tmp_path / "sc.h5ad")
     out = tmp_path / "imputed"
     args = ["impute", "--st", str(tmp_path / "a.h5ad"), str(tmp_path / "b.h5ad"), "--sc", str(tmp_path / "sc.h5ad"),
-            "--out", str(out), "--epochs", "2", "--quiet", "--labels-key", "cell_type", "--cv-folds", "2"]
+            "--out", str(out), "--epochs", "2", "--quiet", "--labels-key", "cell_type", "--cv-folds", "2",
+            "--save-model", str(tmp_path / "models")]
     assert main(args) == 0
     assert sorted(p.name for p in out.iterdir()) == ["a.h5ad", "b.h5ad", "cv.csv"]
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["a", "b"] and (tmp_path / "models" / "b" / "module.pt").exists()
     assert ad.read_h5ad(out / "b.h5ad").obs_names.equals(slides["b"].obs_names)
     assert set(pd.read_csv(out / "cv.csv")["slide"]) == {"a", "b"}
     printed = capsys.readouterr().out
