@@ -24,7 +24,7 @@ for name in $DATASETS; do
     [ "$peer" = spaim ] || others+=(--imputed-other "$peer=$file")
   done
   $PY -m spaim.cli downstream --dataset "$name" --imputed "$IMPUTED/$name/spaim.h5ad" \
-    "${others[@]}" "${labels[@]}" --out "$DOCS/$name" --force \
-    --title "Downstream analyses: $name (SpaIM and kNN, $FOLDS-fold CV, $EPOCHS epochs)"
+    "${others[@]}" "${labels[@]}" --normalize --out "$DOCS/$name" --force \
+    --title "Downstream analyses: $name (SpaIM, kNN and the benchmark's methods, $FOLDS-fold CV, library-size normalised)"
 done
 $PY benchmarks/downstream_summary.py "$DOCS" $DATASETS

@@ -54,10 +54,12 @@ def spaim_predictor(seed: int = 0, **params) -> Predictor:
     TrainingPlan.from_kwargs({k: v for k, v in params.items() if k not in RUN_KEYS})
     resolve_device(params.get("device", "auto"))
 
-    def predict(data: PairedData, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    def predict(data: PairedData, train: np.ndarray, test) -> np.ndarray:
+        # ``test``: indices into the shared genes, or SC gene names (any gene of the reference).
+        genes = [data.shared_sc[i] for i in test] if np.asarray(test).dtype.kind in "iu" else list(test)
         model = SpaIM.from_paired_data(data.subset(train), seed=seed, **model_params)
         model.train(**params)
-        return model.predict([data.shared_sc[i] for i in test])
+        return model.predict(genes)
 
     return predict
 

@@ -149,7 +149,8 @@ def prepare_pair(
     if reference is None:
         labels = _labels(sc, options.labels_key)
         check_sc_cells(sc_counts, labels, options.n_clusters)
-        reference = build_sc_reference(sc_counts, sc_genes, keep=[*match.sc_names, *wanted], labels=labels, options=options)
+        # Shared genes without ST counts stay imputable: they are left out of training only.
+        reference = build_sc_reference(sc_counts, sc_genes, keep=[*match.sc_names, *match.unexpressed, *wanted], labels=labels, options=options)
     return PairedData(
         st_obs=st.obs.copy(),
         st_spatial=coords,

@@ -28,3 +28,16 @@ def test_floors_predict_every_held_out_gene(pair):
     assert (libsize == libsize[:, :1]).all()  # the same vector for every gene
     gene_mean = method_class("gene_mean")().predict(inputs, fold)
     assert (gene_mean == gene_mean[:1]).all()  # the same value in every cell
+
+
+def test_spaim_rows_predict_held_out_genes_without_st_counts(pair):
+    st, sc = pair
+    st = st.copy()
+    silent = st.var_names[3]
+    st[:, silent].X = 0  # a panel gene the ST never detected: left out of training, still predicted
+    inputs = build_inputs(st, sc)
+    fold = next(f for f in inputs.folds(4, seed=0) if inputs.genes.index(silent) in f.test)
+    method = method_class("spaim")(seed=0, max_epochs=2, widths=(16, 8))
+    method.setup(inputs)
+    pred = method.predict(inputs, fold)
+    assert pred.shape == (st.n_obs, len(fold.test)) and np.isfinite(pred).all()

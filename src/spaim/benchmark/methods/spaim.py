@@ -35,7 +35,12 @@ class SpaIMMethod(Method):
         self._predict = spaim_predictor(seed=self.seed, progress=False, **(self.model_options | self.options))
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
-        return self._predict(self._data, fold.train, fold.test)
+        # The model's panel leaves out shared genes without a single ST count (nothing to learn from):
+        # train on the fold's other training genes, and predict every held-out gene by name.
+        data = self._data
+        position = {g: i for i, g in enumerate(data.shared_sc)}
+        train = np.array([position[g] for g in (inputs.genes[i] for i in fold.train) if g in position])
+        return self._predict(data, train, inputs.test_genes(fold))
 
 
 class SpaIMPaperMethod(SpaIMMethod):
