@@ -25,6 +25,7 @@ def test_impute_writes_requested_genes(files, small_pair):
                  "--genes", ",".join(genes), *FAST]) == 0
     imputed = ad.read_h5ad(out)
     assert list(imputed.var_names) == genes and imputed.n_obs == 300
+    assert imputed.var["confidence"].notna().all() and {"lower", "upper"} <= set(imputed.layers)
 
 
 def test_impute_genes_file_and_saved_model(files, small_pair):
@@ -32,16 +33,35 @@ def test_impute_genes_file_and_saved_model(files, small_pair):
     (files / "genes.txt").write_text(f"{sc.var_names[120]}\n\n{sc.var_names[121]}\n")  # kept: requested
     out = files / "out.h5ad"
     args = ["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out),
-            "--genes-file", str(files / "genes.txt"), "--save-model", str(files / "model"), *FAST]
+            "--genes-file", str(files / "genes.txt"), "--save-model", str(files / "model"), "--no-confidence", *FAST]
     assert main(args) == 0
     assert ad.read_h5ad(out).n_vars == 2 and (files / "model" / "module.pt").exists()
+    assert "confidence" not in ad.read_h5ad(out).var
+
+
+def test_impute_min_confidence_keeps_only_trusted_genes(files, small_pair, capsys):
+    _, sc = small_pair
+    genes = list(sc.var_names[60:70])
+    base = ["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--genes", ",".join(genes), *FAST]
+    assert main([*base, "--out", str(files / "all.h5ad"), "--no-intervals"]) == 0
+    everything = ad.read_h5ad(files / "all.h5ad")
+    assert "lower" not in everything.layers
+    threshold = float(np.median(everything.var["confidence"]))
+    assert main([*base, "--out", str(files / "kept.h5ad"), "--min-confidence", str(threshold)]) == 0
+    kept = ad.read_h5ad(files / "kept.h5ad")
+    assert list(kept.var_names) == list(everything.var_names[everything.var["confidence"] >= threshold])
+    assert 0 < kept.n_vars < len(genes)
+    assert main([*base, "--out", str(files / "x.h5ad"), "--min-confidence", "0.3", "--no-confidence"]) == 2
+    assert main([*base, "--out", str(files / "x.h5ad"), "--coverage", "90"]) == 2
+    assert "--no-confidence" in capsys.readouterr().err and not (files / "x.h5ad").exists()
 
 
 def test_cv_writes_the_per_gene_table(files, capsys):
     out = files / "cv.csv"
     assert main(["cv", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--folds", "3", "--out", str(out), *FAST]) == 0
     table = pd.read_csv(out)
-    assert list(table.columns) == ["gene", "fold", "pcc", "ssim", "rmse", "js"] and len(table) == 60
+    assert list(table.columns) == ["gene", "fold", "pcc", "ssim", "rmse", "js", "confidence"] and len(table) == 60
+    assert table["confidence"].between(-1, 1).all()
     assert "median_pcc" in capsys.readouterr().out
 
 

@@ -125,13 +125,18 @@ def cmd_impute(args: argparse.Namespace) -> int:
         check_model_destination(args.save_model, args.force, flag="--force")
     options = _setup_options(args)
     train = _train_kwargs(args)
+    _check_confidence_options(args)
     genes = _requested_genes(args)
     st, sc = read_st(st_path, args.table_key), read_h5ad(args.sc, "SC")
     model = SpaIM(st, sc, genes=genes, options=options, **_model_kwargs(args))
     model.genes_to_impute(genes)  # nothing to impute, or a duplicate: refused before training
     _say(args, f"{model!r}\n{model.data.gene_summary()}")
     model.train(**train)
+    if not args.no_confidence:
+        model.calibrate(coverage=None if args.no_intervals else args.coverage, progress=not args.quiet)
     imputed = model.impute(genes)
+    if args.min_confidence is not None:
+        imputed = _confident(imputed, args.min_confidence)
     write_h5ad(imputed, args.out, force=args.force)
     if args.save_model:
         try:
@@ -195,6 +200,16 @@ def _slide_outputs(out: Path, names: list[str], force: bool) -> dict[str, Path]:
         raise SpaIMInputError(f"output '{taken[0]}' already exists: choose another folder or pass --force.")
     return paths
 
+def _check_confidence_options(args: argparse.Namespace) -> None:
+    if args.min_confidence is not None and args.no_confidence:
+        raise SpaIMInputError("--min-confidence needs the confidence: drop --no-confidence.")
+    if not 0 < args.coverage < 1:
+        raise SpaIMInputError(f"--coverage {args.coverage} must be strictly between 0 and 1: e.g. 0.9.")
+
+
+def _confident(imputed, threshold: float):
+    return imputed[:, imputed.var["confidence"].to_numpy() >= threshold].copy()
+
 
 def cmd_cv(args: argparse.Namespace) -> int:
     from spaim.crossval import cross_validate
@@ -203,7 +218,8 @@ def cmd_cv(args: argparse.Namespace) -> int:
     options = _setup_options(args)
     train = _train_kwargs(args)
     st, sc = read_st(args.st, args.table_key), read_h5ad(args.sc, "SC")
-    table = cross_validate(st, sc, folds=args.folds, progress=not args.quiet, **options.to_dict(), **_model_kwargs(args),
+    table = cross_validate(st, sc, folds=args.folds, progress=not args.quiet, confidence=not args.no_confidence,
+                           **options.to_dict(), **_model_kwargs(args),
                            **{k: v for k, v in train.items() if k != "progress"})
     write_csv(table, args.out, force=args.force)
     print(format_summary({"spaim": table}))
@@ -286,13 +302,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--genes-file", help="file with one gene per line to impute")
     p.add_argument("--save-model", help="also save the trained model to this folder")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    g = p.add_argument_group("confidence (var['confidence'], layers 'lower'/'upper'; see spaim.confidence)")
+    g.add_argument("--no-confidence", action="store_true", help="skip the cross-validation behind confidence and intervals (faster)")
+    g.add_argument("--min-confidence", type=float, help="write only genes with at least this confidence (estimated PCC)")
+    g.add_argument("--coverage", type=float, default=0.9, help="coverage of the per-cell intervals (default 0.9)")
+    g.add_argument("--no-intervals", action="store_true", help="no interval layers (saves two cells x genes arrays)")
     p.set_defaults(func=cmd_impute)
 
     p = sub.add_parser("cv", help="cross-validate over shared genes (per-gene CSV out)")
     _add_data_options(p)
     p.add_argument("--folds", type=int, default=10, help="number of folds (default 10)")
-    p.add_argument("--out", required=True, help="output CSV: gene, fold, pcc, ssim, rmse, js")
+    p.add_argument("--out", required=True, help="output CSV: gene, fold, pcc, ssim, rmse, js, confidence")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--no-confidence", action="store_true", help="no confidence column")
     p.set_defaults(func=cmd_cv)
 
     p = sub.add_parser("demo", help="cross-validate SpaIM and the kNN baseline on bundled real data")

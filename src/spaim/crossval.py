@@ -88,6 +88,8 @@ def cross_validate(
     seed: int | None = None,
     progress: bool = True,
     return_predictions: bool = False,
+    confidence: bool = False,
+    ensemble: int = 1,
     **params,
 ) -> pd.DataFrame | tuple[pd.DataFrame, ad.AnnData]:
     """K-fold cross-validation of SpaIM over the genes shared by ST and SC.
@@ -104,6 +106,13 @@ def cross_validate(
         Show progress bars.
     return_predictions
         Also return an AnnData (ST cells x shared genes) of held-out predictions.
+    confidence
+        Add a ``confidence`` column: each gene's estimated PCC, predicted without its
+        measurement by a regression fitted on the other folds' genes
+        (:func:`spaim.confidence.nested_confidence`).
+    ensemble
+        With ``confidence``, models per fold differing in seed (2 adds seed agreement
+        as a feature and doubles the training time).
     **params
         Set-up options of :class:`spaim.SpaIM` (fields of :class:`spaim.options.SetupOptions`;
         ``random_state`` is an alias of ``seed``), ``widths``/``norm``, and training options
@@ -111,7 +120,8 @@ def cross_validate(
 
     Returns
     -------
-    One row per shared gene: ``gene, fold, pcc, ssim, rmse, js`` on the log1p scale.
+    One row per shared gene: ``gene, fold, pcc, ssim, rmse, js`` on the log1p scale
+    (and ``confidence``).
     """
     check_known(params, (*SetupOptions.names(), "random_state", *MODEL_KEYS, *RUN_KEYS, *plan_keys()), "cross_validate")
     setup = {k: params.pop(k) for k in (*SetupOptions.names(), "random_state") if k in params}
@@ -121,10 +131,17 @@ def cross_validate(
     predictor = spaim_predictor(seed=options.seed, **params)  # checks the other options before clustering
     data = prepare_pair(st, sc, options)
     make_folds(len(data.shared_st), folds, options.seed)  # fail on too few genes before any training
-    result = run_folds(data, predictor, folds, options.seed, progress, return_predictions)
+    if confidence:
+        from spaim.confidence import cross_predict, nested_confidence
+
+        training = {k: v for k, v in params.items() if k != "progress"}
+        held, table = cross_predict(data, folds, options.seed, ensemble, progress, **training)
+        table["confidence"] = nested_confidence(data, held)["confidence"].reindex(table["gene"]).to_numpy()
+        predictions = held.predictions[0]
+    else:
+        table, predictions = run_folds(data, predictor, folds, options.seed, progress, True)
     if not return_predictions:
-        return result
-    table, predictions = result
+        return table
     out = ad.AnnData(X=predictions, obs=data.st_obs.copy(), var=pd.DataFrame(index=pd.Index(data.shared_st, dtype=str)))
     out.uns["log1p"] = {"base": None}
     if data.st_spatial is not None:

@@ -133,6 +133,7 @@ class SpaIM:
         self.history: pd.DataFrame | None = None
         self.scale_ = 1.0
         self.is_trained = False
+        self.calibration = None
 
     def _cell_basis(self) -> CellBasis:
         """The ST-cell features of the shared genes (model scale) and the SC cluster profiles."""
@@ -205,6 +206,19 @@ class SpaIM:
         measured = self.data.match.measured_sc
         return [g for g in self.data.reference.genes if g not in measured]
 
+    def calibrate(self, folds: int = 5, ensemble: int = 2, coverage: float | None = 0.9, progress: bool = True) -> SpaIM:
+        """Learn per-gene confidence and per-cell intervals from held-out panel genes.
+
+        Trains ``folds * ensemble`` fold models (and ``ensemble - 1`` companions); see
+        :func:`spaim.confidence.calibrate`. Afterwards :meth:`impute` adds
+        ``var["confidence"]`` (estimated held-out PCC), its features, and unless
+        ``coverage=None`` the interval bounds ``layers["lower"]`` and ``layers["upper"]``.
+        """
+        from spaim.confidence import calibrate
+
+        self.calibration = calibrate(self, folds=folds, ensemble=ensemble, coverage=coverage, progress=progress)
+        return self
+
     def genes_to_impute(self, genes: Sequence[str] | None = None) -> list[str]:
         """The genes :meth:`impute` would return, checked (works before training, to fail early).
 
@@ -243,7 +257,8 @@ class SpaIM:
         -------
         A new AnnData: ST cells as ``obs`` (with ``obs`` and ``obsm["spatial"]`` copied),
         imputed genes as ``var`` with a boolean ``measured`` column, log1p values in ``X``
-        (marked as scanpy marks them: ``uns["log1p"] = {"base": None}``).
+        (marked as scanpy marks them: ``uns["log1p"] = {"base": None}``); after
+        :meth:`calibrate` also ``var["confidence"]`` and the interval layers.
         """
         self._check_trained()
         genes = self.genes_to_impute(genes)
@@ -257,6 +272,8 @@ class SpaIM:
             out.obsm["spatial"] = self.data.st_spatial.copy()
         out.uns["log1p"] = {"base": None}
         out.uns["spaim"] = {"scale": "log1p", "n_clusters": int(self.data.reference.n_clusters), "seed": int(self.seed)}
+        if self.calibration is not None:
+            self.calibration.annotate(self.data, out)
         return out
 
     def _check_trained(self) -> None:

@@ -1,0 +1,253 @@
+"""What cross-validation over the panel genes teaches SpaIM about its own accuracy.
+
+Every panel gene is held out once and predicted by fold models that never saw it; its
+held-out PCC, errors and features then train (a) a regression from features to PCC, the
+per-gene *confidence*, and (b) conformal intervals. Confidence reported for a panel gene
+is nested: the regression that scores it was fitted without it and without the other
+genes of its fold.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from spaim.confidence.features import FEATURES, gene_features
+from spaim.confidence.intervals import ConformalIntervals
+from spaim.crossval import MODEL_KEYS, Predictor, fold_arrays, make_folds, run_folds, spaim_predictor
+from spaim.errors import SpaIMInputError
+from spaim.pairing import PairedData
+
+#: Ridge penalties tried by leave-one-out inside the training rows of each fit.
+ALPHAS = np.logspace(-1, 3, 9)
+
+
+@dataclass
+class HeldOut:
+    """Held-out predictions of every panel gene by fold models that never saw it.
+
+    Attributes
+    ----------
+    genes
+        Panel genes (SC names), in column order.
+    folds
+        Column indices held out together, one array per fold.
+    measured
+        ST cells x panel genes, log scale, each fold normalised with its training genes.
+    predictions
+        One cells x panel genes array per ensemble member (models differing in seed).
+    pcc
+        Held-out PCC of each panel gene (first ensemble member).
+    """
+
+    genes: list[str]
+    folds: list[np.ndarray]
+    measured: np.ndarray
+    predictions: list[np.ndarray]
+    pcc: np.ndarray
+
+    @property
+    def fold_of(self) -> np.ndarray:
+        out = np.empty(len(self.genes), dtype=int)
+        for k, test in enumerate(self.folds):
+            out[test] = k
+        return out
+
+
+def cross_predict(
+    data: PairedData,
+    folds: int = 5,
+    seed: int = 0,
+    ensemble: int = 2,
+    progress: bool = True,
+    predictor: Callable[[int], Predictor] | None = None,
+    **params,
+) -> tuple[HeldOut, pd.DataFrame]:
+    """K-fold predictions of the panel genes by ``ensemble`` models per fold (seeds ``seed, seed+1, ...``).
+
+    ``predictor`` maps a seed to a fold predictor (default SpaIM via
+    :func:`spaim.crossval.spaim_predictor`, whose model and training options are ``params``;
+    training itself runs without a progress bar).
+    Returns the :class:`HeldOut` predictions and the first member's per-gene score table.
+    """
+    if ensemble < 1:
+        raise SpaIMInputError(f"ensemble={ensemble} must be at least 1: use 2 to measure seed agreement.")
+    splits = make_folds(len(data.shared_st), folds, seed)
+    predictions, table = [], None
+    for m in range(ensemble):
+        member = predictor(seed + m) if predictor else spaim_predictor(seed=seed + m, **params | {"progress": False})
+        scores, predicted = run_folds(data, member, folds, seed, progress, True)
+        table = scores if table is None else table
+        predictions.append(predicted)
+    measured = np.zeros_like(predictions[0])
+    for test in splits:
+        measured[:, test] = fold_arrays(data, test)[1]
+    order = pd.Index(table["gene"]).get_indexer(data.shared_st)
+    pcc = table["pcc"].to_numpy()[order]
+    return HeldOut(list(data.shared_sc), splits, measured, predictions, pcc), table
+
+
+def cluster_weights(data: PairedData) -> np.ndarray:
+    """Share of SC cells in each reference cluster."""
+    return np.bincount(data.reference.labels, minlength=data.reference.n_clusters).astype(np.float64)
+
+
+class ConfidenceRegressor:
+    """Standardised ridge regression from gene features to held-out PCC (penalty by leave-one-out)."""
+
+    def fit(self, features: pd.DataFrame, pcc: np.ndarray) -> ConfidenceRegressor:
+        self.columns_ = [c for c in FEATURES if c in features and features[c].notna().all()]
+        self.model_ = make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(features[self.columns_], pcc)
+        return self
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        return np.clip(self.model_.predict(features[self.columns_]), -1.0, 1.0)
+
+
+def _panel_features(data: PairedData, held: HeldOut, rows: np.ndarray, panel: np.ndarray) -> pd.DataFrame:
+    """Features of panel genes ``rows`` with the known accuracies of panel genes ``panel`` (never a gene itself)."""
+    profiles = data.reference.profiles_of(held.genes)
+    exclude = np.asarray(rows)[:, None] == np.asarray(panel)[None, :]
+    return gene_features(profiles[rows], cluster_weights(data), profiles[panel], held.pcc[panel],
+                         [p[:, rows] for p in held.predictions], exclude=exclude)
+
+
+def nested_confidence(data: PairedData, held: HeldOut) -> pd.DataFrame:
+    """Features and confidence of each panel gene, predicted without its measurement.
+
+    For each fold, the regression is fitted on the other folds' genes (their features use
+    only those genes' accuracies) and scores the fold's genes.
+
+    Returns
+    -------
+    One row per panel gene (ST names as index): ``fold``, ``pcc``, the features, ``confidence``.
+    """
+    all_genes = np.arange(len(held.genes))
+    parts = []
+    for k, test in enumerate(held.folds):
+        rest = np.setdiff1d(all_genes, test)
+        regressor = ConfidenceRegressor().fit(_panel_features(data, held, rest, rest), held.pcc[rest])
+        scored = _panel_features(data, held, test, rest)
+        scored.insert(0, "confidence", regressor.predict(scored))
+        scored.index = test
+        parts.append(scored)
+    table = pd.concat(parts).sort_index()
+    table.insert(0, "pcc", held.pcc)
+    table.insert(0, "fold", held.fold_of)
+    table.index = pd.Index(data.shared_st, name="gene")
+    return table
+
+
+def cell_groups(measured: np.ndarray, predicted: np.ndarray, n_groups: int = 4) -> np.ndarray:
+    """Group ST cells by how hard their held-out panel genes were (quantiles of mean absolute error)."""
+    error = np.abs(measured - predicted).mean(axis=1)
+    edges = np.unique(np.quantile(error, np.linspace(0, 1, n_groups + 1)[1:-1]))
+    return np.digitize(error, edges)
+
+
+@dataclass
+class Calibration:
+    """A trained model's per-gene confidence and interval calibration.
+
+    Attributes
+    ----------
+    panel
+        Per panel gene: fold, held-out PCC, features and nested confidence.
+    regressor
+        Confidence regression fitted on every panel gene.
+    intervals
+        Conformal intervals, or None when turned off.
+    companions
+        Models trained on every panel gene with other seeds (for ``seed_agreement``).
+    """
+
+    panel: pd.DataFrame
+    regressor: ConfidenceRegressor
+    intervals: ConformalIntervals | None
+    companions: list = field(default_factory=list)
+
+    @classmethod
+    def fit(cls, data: PairedData, held: HeldOut, coverage: float | None = 0.9) -> Calibration:
+        """Nested panel confidence, the regression on every panel gene and (unless ``coverage=None``) the intervals."""
+        panel = nested_confidence(data, held)
+        genes = np.arange(len(held.genes))
+        regressor = ConfidenceRegressor().fit(_panel_features(data, held, genes, genes), held.pcc)
+        intervals = None
+        if coverage is not None:
+            groups = cell_groups(held.measured, held.predictions[0])
+            intervals = ConformalIntervals.fit(held.measured, held.predictions[0], groups, coverage)
+        return cls(panel, regressor, intervals)
+
+    def annotate(self, data: PairedData, adata: ad.AnnData) -> ad.AnnData:
+        """Add ``var["confidence"]``, the features and (if calibrated) ``layers["lower"/"upper"]`` in place.
+
+        ``adata`` holds the main model's predictions (ST cells x genes, ``X``) of ``data``.
+        """
+        genes = list(adata.var_names)
+        values = np.asarray(adata.X)
+        panel_sc = pd.Index(data.shared_sc)
+        measured = panel_sc.get_indexer(genes)
+        panel = np.arange(len(panel_sc))
+        predictions = [values, *(c.predict(genes) for c in self.companions)]
+        features = gene_features(data.reference.profiles_of(genes), cluster_weights(data), data.reference.profiles_of(data.shared_sc),
+                                 self.panel["pcc"].to_numpy(), predictions, exclude=measured[:, None] == panel[None, :])
+        features.insert(0, "confidence", self.regressor.predict(features))
+        # A measured gene keeps the confidence predicted for it while it was held out.
+        is_panel = measured >= 0
+        features.loc[is_panel, :] = self.panel.iloc[measured[is_panel]][features.columns].to_numpy()
+        for column in features:
+            adata.var[column] = features[column].to_numpy()
+        if self.intervals is not None:
+            adata.layers["lower"], adata.layers["upper"] = self.intervals.bounds(values)
+            adata.uns.setdefault("spaim", {})["interval_coverage"] = self.intervals.coverage
+        return adata
+
+
+def training_options(model) -> dict:
+    """The keyword arguments of :meth:`spaim.SpaIM.train` that trained ``model``."""
+    from spaim.model.imputer import SpaIM
+
+    accepted = inspect.signature(SpaIM.train).parameters
+    stored = {(f"{k}_weight" if f"{k}_weight" in accepted else k): v for k, v in model.train_params.items()}
+    return {k: v for k, v in stored.items() if k in accepted} | {"device": str(model.device)}
+
+
+def calibrate(model, folds: int = 5, ensemble: int = 2, coverage: float | None = 0.9, progress: bool = True) -> Calibration:
+    """Cross-validate a trained :class:`spaim.SpaIM` over its panel genes and learn its confidence.
+
+    Parameters
+    ----------
+    model
+        A trained model; its fold models reuse its SC clustering, architecture and training options.
+    folds
+        Folds over the panel genes (each gene held out once).
+    ensemble
+        Models per fold differing only in seed; 2 or more adds ``seed_agreement``.
+    coverage
+        Coverage of the per-cell intervals; None turns intervals off.
+    progress
+        Show progress bars.
+    """
+    from spaim.model.imputer import SpaIM
+
+    model._check_trained()
+    if coverage is not None and not 0 < coverage < 1:
+        raise SpaIMInputError(f"coverage={coverage} must be strictly between 0 and 1 (or None for no intervals): e.g. 0.9.")
+    options = training_options(model)
+    architecture = {k: v for k, v in model.module_params.items() if k in MODEL_KEYS}
+    params = architecture | options
+    held, _ = cross_predict(model.data, folds, model.seed, ensemble, progress, **params)
+    calibration = Calibration.fit(model.data, held, coverage)
+    calibration.companions = [
+        SpaIM.from_paired_data(model.data, seed=model.seed + m, **architecture).train(**options | {"progress": False})
+        for m in range(1, ensemble)
+    ]
+    return calibration

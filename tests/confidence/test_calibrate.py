@@ -1,0 +1,69 @@
+"""Calibration on planted genes: confidence orders genes by known difficulty; SpaIM carries it through impute."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from spaim.confidence import Calibration, cross_predict
+from spaim.errors import SpaIMInputError
+from spaim.model import SpaIM
+from spaim.pairing import prepare_pair
+from tests.confidence.conftest import type_mean_predictor, type_means
+
+
+@pytest.fixture(scope="module")
+def fitted(planted):
+    st, sc, genes, strength = planted
+    data = prepare_pair(st, sc, genes=genes, labels_key="type", normalize=True)
+    factory = type_mean_predictor(st.obs["type"].to_numpy())
+    held, table = cross_predict(data, folds=4, ensemble=2, progress=False, predictor=factory)
+    return data, held, table, Calibration.fit(data, held, coverage=0.9), st.obs["type"].to_numpy(), genes, strength
+
+
+def test_held_out_predictions_follow_the_planted_strength(fitted):
+    _, held, table, *_ , strength = fitted
+    assert spearmanr(held.pcc, strength[: len(held.pcc)])[0] > 0.7
+    assert list(table.columns[:3]) == ["gene", "fold", "pcc"]
+
+
+def test_nested_confidence_ranks_held_out_accuracy(fitted):
+    data, held, _, calibration, *_ = fitted
+    panel = calibration.panel
+    assert list(panel.index) == data.shared_st and panel["fold"].nunique() == 4
+    assert spearmanr(panel["confidence"], panel["pcc"])[0] > 0.7
+
+
+def test_planted_easy_unmeasured_genes_get_more_confidence_than_hard_ones(fitted):
+    data, _, _, calibration, st_types, genes, _ = fitted
+    # the stand-in predicts the unmeasured genes; the calibration scores them without their measurement
+    adata = ad.AnnData(type_means(data.reference, genes, st_types), var=pd.DataFrame(index=genes))
+    companion = SimpleNamespace(predict=lambda g: type_means(data.reference, g, st_types) + np.float32(0.05))
+    calibration.companions = [companion]  # the second seed, as calibrate() trains it
+    calibration.annotate(data, adata)
+    confidence = adata.var["confidence"].to_numpy()
+    assert confidence[: len(genes) // 2].min() > confidence[len(genes) // 2 :].max()
+    assert np.all(adata.layers["lower"] <= adata.layers["upper"]) and adata.layers["lower"].min() >= 0
+
+
+def test_spaim_impute_carries_confidence_features_and_intervals(planted):
+    st, sc, genes, _ = planted
+    model = SpaIM(st[:, :20].copy(), sc, genes=genes, labels_key="type", normalize=True, seed=0).train(max_epochs=2, progress=False)
+    with pytest.raises(SpaIMInputError, match="coverage"):
+        model.calibrate(coverage=1.2)
+    assert model.calibration is None and "confidence" not in model.impute(genes).var
+    out = model.calibrate(folds=2, ensemble=2, progress=False).impute([*genes, model.data.shared_sc[0]])
+    for column in ("confidence", "sc_spread", "profile_similarity", "neighbour_pcc", "seed_agreement"):
+        assert out.var[column].notna().all()
+    # a measured gene keeps the confidence it got while held out
+    assert out.var["confidence"].iloc[-1] == pytest.approx(model.calibration.panel["confidence"].iloc[0])
+    # windows of errors may be asymmetric, but never inverted or below zero
+    assert np.all(out.layers["lower"] <= out.layers["upper"]) and out.layers["lower"].min() >= 0
+    assert out.uns["spaim"]["interval_coverage"] == 0.9
+    bare = model.calibrate(folds=2, ensemble=1, coverage=None, progress=False).impute(genes)
+    assert "lower" not in bare.layers and bare.var["seed_agreement"].isna().all()
