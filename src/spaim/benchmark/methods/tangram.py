@@ -17,7 +17,7 @@ class TangramMethod(Method):
         returns="SC normalised log1p projected by the cell-to-spot mapping (a weighted sum over SC cells)",
         to_log1p="as returned (a log scale; the metrics are insensitive to a per-gene factor)",
     )
-    settings = "map_cells_to_space(mode='cells', density_prior='rna_count_based', learning_rate=0.1, num_epochs=500), then project_genes, as in the Tangram tutorial"
+    settings = "map_cells_to_space(mode='cells', density_prior='rna_count_based', learning_rate=0.1, num_epochs=1000: the package defaults), then project_genes, as in the Tangram tutorial"
 
     def setup(self, inputs: BenchmarkInputs) -> None:
         if self.options.get("mode", "cells") == "clusters":
@@ -42,7 +42,7 @@ class TangramMethod(Method):
             sc.obs["leiden"] = self._clusters
             label = "leiden"
         mapping = tg.map_cells_to_space(
-            sc, st, mode=mode, cluster_label=label, density_prior="rna_count_based", num_epochs=self.options.get("epochs", 500),
+            sc, st, mode=mode, cluster_label=label, density_prior="rna_count_based", num_epochs=self.options.get("epochs", 1000),
             device="cpu", random_state=self.seed, verbose=False,
         )
         projected = tg.project_genes(mapping, sc, cluster_label=label)
