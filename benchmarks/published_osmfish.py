@@ -23,10 +23,8 @@ import pandas as pd
 from spaim._markdown import markdown_table
 from spaim.benchmark.cache import MethodCache
 from spaim.benchmark.inputs import BenchmarkInputs, Fold, build_inputs
-from spaim.benchmark.methods.spage import SpaGEMethod
 from spaim.benchmark.protocol import DatasetSpec, run_benchmark
 from spaim.benchmark.published import score_published
-from spaim.crossval import make_folds
 from spaim.datasets import locate
 from spaim.io import atomic_path, read_h5ad
 
@@ -147,30 +145,6 @@ def our_per_gene(theirs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[in
     return pd.concat(tables, ignore_index=True), progress
 
 
-def fold_spread(seeds: range) -> pd.DataFrame:
-    """SpaGE (li2022, seconds per split) over several 10-fold splits: how much the split alone moves the median PCC.
-
-    Also one split that holds out the four GABAergic markers together (Gad2, Slc32a1, Crhbp, Cnr1)
-    with the rest split at random: their per-gene values are low for every method in Li et al.
-    """
-    spec = osmfish()
-    inputs = build_inputs(read_h5ad(spec.st_path, "ST"), read_h5ad(spec.sc_path, "SC"), allow_non_integer=True)
-    method = SpaGEMethod(seed=SEED, protocol="li2022")
-    splits = {f"KFold seed {seed}": inputs.folds(FOLDS, seed) for seed in seeds}
-    gaba = np.flatnonzero(np.isin([g.upper() for g in inputs.genes], ["GAD2", "SLC32A1", "CRHBP", "CNR1"]))
-    rest = np.setdiff1d(np.arange(len(inputs.genes)), gaba)
-    tests = [gaba] + [rest[t] for t in make_folds(len(rest), FOLDS - 1, SEED)]
-    splits["GABA markers held out together"] = [Fold(k, np.setdiff1d(np.arange(len(inputs.genes)), t), t) for k, t in enumerate(tests)]
-    rows = []
-    for name, folds in splits.items():
-        prediction = np.empty(inputs.st.shape)
-        for fold in folds:
-            prediction[:, fold.test] = method.predict(inputs, fold)
-        table = score_published(inputs.st.X, prediction, inputs.genes).set_index("gene")
-        rows.append({"split": name, "median_pcc": table["pcc"].median(), **{f"pcc_{g}": table.loc[g, "pcc"] for g in ("Gad2", "Slc32a1", "Crhbp")}})
-    return pd.DataFrame(rows)
-
-
 def summary(ours: pd.DataFrame, theirs: pd.DataFrame, progress: dict[str, tuple[int, float]]) -> pd.DataFrame:
     their_median = theirs.groupby("method")[list(METRICS)].median()
     rows = []
@@ -216,16 +190,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="", help=f"comma-separated labels to run, from {', '.join(RUNS)}")
     parser.add_argument("--timeout", type=float, default=None, help="stop each run after this many seconds (finished folds stay cached)")
-    parser.add_argument("--fold-spread", action="store_true", help="SpaGE's median PCC over several fold splits")
     parser.add_argument("--report", action="store_true", help="score every fully cached run and write the tables")
     args = parser.parse_args()
     labels = [x for x in args.runs.split(",") if x]
     for label in labels:
         outcome = run(label, args.timeout)
         print(f"{label}: {outcome.status}, {outcome.wall_s:.0f} s")
-    if args.fold_spread:
-        print(markdown_table(fold_spread(range(5))))
-    if args.report or (not labels and not args.fold_spread):
+    if args.report or not labels:
         theirs = published_per_gene()
         ours, progress = our_per_gene(theirs)
         table = summary(ours, theirs, progress)
