@@ -85,8 +85,19 @@ class SpaGEMethod(Method):
     settings = "our implementation of the paper: n_pv=30 (capped by the training genes), 50 cosine neighbours, PVs with similarity > 0.3"
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
-        sc_norm = log_normalized(inputs.sc.X)
+        options = dict(self.options)
+        li2022 = options.pop("protocol", None) == "li2022"
         sc_index = inputs.sc.var_names.get_indexer
         train = sc_index([inputs.genes[i] for i in fold.train])
-        st_norm = log_normalized(inputs.st.X[:, fold.train])
-        return spage_impute(st_norm, sc_norm[:, train], sc_norm[:, sc_index(inputs.test_genes(fold))], seed=self.seed, **self.options)
+        if li2022:
+            # Li et al. 2022 (SpatialGenes.py) pass raw counts on both sides, n_pv = half the
+            # training genes (at most 100), and score the counts SpaGE returns.
+            sc, st = _dense(inputs.sc.X), _dense(inputs.st.X[:, fold.train])
+            options.setdefault("n_pv", min(len(fold.train) // 2, 100))
+        else:
+            sc, st = log_normalized(inputs.sc.X), log_normalized(inputs.st.X[:, fold.train])
+        return spage_impute(st, sc[:, train], sc[:, sc_index(inputs.test_genes(fold))], seed=self.seed, **options)
+
+
+def _dense(x) -> np.ndarray:
+    return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64)

@@ -30,15 +30,21 @@ class StPlusMethod(Method):
         _run_cuda_calls_on_cpu()
         stplus = require("stPlus", "stplus (installed with --no-deps)")
         test = inputs.test_genes(fold)
-        st = pd.DataFrame(log_normalized(inputs.st.X[:, fold.train]), columns=[inputs.genes[i] for i in fold.train])
-        sc = pd.DataFrame(log_normalized(inputs.sc.X), columns=list(inputs.sc.var_names))
         # stPlus draws its top_k variable genes from the SC genes outside the panel; asking for more than
         # there are fails inside stPlus (Slide-seq: 6). With none at all it selects nothing and works.
         n_other = inputs.sc.n_vars - len(inputs.genes)
         options = ({"top_k": n_other} if 0 < n_other < 2000 else {}) | self.options
+        # Li et al. 2022 (SpatialGenes.py) pass raw counts on both sides, not the documented log values.
+        scale = _raw if options.pop("protocol", None) == "li2022" else log_normalized
+        st = pd.DataFrame(scale(inputs.st.X[:, fold.train]), columns=[inputs.genes[i] for i in fold.train])
+        sc = pd.DataFrame(scale(inputs.sc.X), columns=list(inputs.sc.var_names))
         with tempfile.TemporaryDirectory() as tmp:
             result = stplus.stPlus(st, sc, np.array(test), save_path_prefix=f"{tmp}/stPlus", random_seed=self.seed, verbose=False, **options)
         return result[test].to_numpy(np.float32)
+
+
+def _raw(counts) -> np.ndarray:
+    return np.asarray(counts.toarray() if hasattr(counts, "toarray") else counts, dtype=np.float32)
 
 
 def _stub_torchvision() -> None:

@@ -1,0 +1,212 @@
+"""Reproduce Li et al. 2022's osmFISH table (their Data15) under their protocol, beside SpaIM.
+
+Usage: .venv-bench/bin/python benchmarks/published_osmfish.py [--runs label,label,...] [--timeout S] [--report]
+Each run goes through ``run_benchmark`` (10 folds of the shared genes, seed 0, one process
+per method, cached under /work/runs/published/cache: a rerun resumes). With ``--report``
+(default when no ``--runs`` is given), every run whose folds are all cached is scored with
+:func:`spaim.benchmark.published.score_published` and the tables are written to
+docs/benchmark/published_osmfish.csv (medians per method), published_osmfish_per_gene.csv
+and the numbers block of published_osmfish.md (between the ``<!-- numbers -->`` markers).
+Their per-gene metrics are read from the SpatialBenchmarking snapshot (PEERS_SRC).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spaim._markdown import markdown_table
+from spaim.benchmark.cache import MethodCache
+from spaim.benchmark.inputs import BenchmarkInputs, Fold, build_inputs
+from spaim.benchmark.protocol import DatasetSpec, run_benchmark
+from spaim.benchmark.published import score_published
+from spaim.datasets import locate
+from spaim.io import atomic_path, read_h5ad
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("PUBLISHED_CACHE", "/work/runs/published/cache"))
+PEERS_SRC = Path(os.environ.get("PEERS_SRC", "/work/shared/peers-src/SpatialBenchmarking"))
+DATA15 = PEERS_SRC / "FigureData/Figure2/Metrics/Data15"
+DOCS = ROOT / "docs/benchmark"
+FOLDS, SEED = 10, 0
+METRICS = ("pcc", "ssim", "rmse", "js")
+
+#: label -> (adapter, options, Li et al.'s name for the method, settings in words)
+RUNS = {
+    "spage": ("spage", {"protocol": "li2022"}, "SpaGE", "raw counts both sides, n_pv = half the training genes, 50 cosine neighbours"),
+    "gimvi": ("gimvi", {"protocol": "li2022", "epochs": 200}, "gimVI", "raw counts, 200 epochs, expected counts (normalized=False) scored as returned"),
+    "tangram": (
+        "tangram", {"protocol": "li2022", "epochs": 1000}, "Tangram",
+        "SC normalize_total + log1p, ST raw counts (whole panel), mode='cells', 1000 epochs (SpatialGenes.py)",
+    ),
+    "tangram_clusters": (
+        "tangram", {"protocol": "li2022", "epochs": 1000, "mode": "clusters"}, "Tangram",
+        "as above but mode='clusters' on Leiden (resolution 0.5) clusters, the default of their Figure 2 notebook",
+    ),
+    "stplus": ("stplus", {"protocol": "li2022"}, "stPlus", "raw counts both sides, stPlus() defaults (top_k 2000, up to 10,000 epochs)"),
+    "novosparc": (
+        "novosparc", {"protocol": "li2022"}, "novoSpaRc",
+        "raw counts, 2000 most dispersed SC genes, 5/5 neighbours, alpha_linear 0.5, epsilon 5e-3, dge.T @ coupling",
+    ),
+    "spaim": ("spaim", {}, None, "package defaults; log1p-scale output scored as returned"),
+}
+#: Rows scored from another run's predictions: SpaIM's log1p output brought back to counts (expm1).
+DERIVED = {"spaim_expm1": "spaim"}
+OTHER_ROWS = {
+    "spaim_expm1": "SpaIM's predictions above, expm1 to counts (the truth's scale)",
+    "libsize": "floor: each held-out gene predicted as the cell's total count over the training genes",
+}
+#: Peers in their table that we have no adapter for.
+NOT_RUN = {"Seurat": "R package, no adapter", "LIGER": "no adapter", "SpaOTsc": "no package on the index"}
+
+
+def published_per_gene() -> pd.DataFrame:
+    """Their per-gene metrics for every method in Data15 (gene names upper-cased, as in their files)."""
+    tables = []
+    for path in sorted(DATA15.glob("*_Metrics.txt")):
+        table = pd.read_csv(path, sep="\t", index_col=0).rename(columns=str.lower)
+        table.index = table.index.str.upper()
+        table.insert(0, "method", path.name.removesuffix("_Metrics.txt"))
+        tables.append(table.rename_axis("gene").reset_index())
+    return pd.concat(tables, ignore_index=True)
+
+
+def osmfish() -> DatasetSpec:
+    folder = locate("osmfish_cortex", download=False)
+    return DatasetSpec("osmfish_cortex", str(folder / "st.h5ad"), str(folder / "sc.h5ad"), allow_non_integer=True)
+
+
+def run(label: str, timeout_s: float | None = None):
+    """Run one labelled run over the 10 folds, resuming from the cache; stopped after ``timeout_s`` (finished folds stay cached)."""
+    method, options, _, _ = RUNS[label]
+    return run_benchmark([osmfish()], [method], FOLDS, SEED, CACHE / label, {method: options}, timeout_s=timeout_s)[0].runs[method]
+
+
+def cached_prediction(label: str, inputs: BenchmarkInputs, folds: list[Fold]) -> tuple[np.ndarray, int, float]:
+    """The held-out predictions of the folds of ``label`` that are cached (NaN elsewhere), their count and wall time.
+
+    Reads the cache only, so a run still in progress can be reported on the folds it finished.
+    """
+    prediction = np.full(inputs.st.shape, np.nan, dtype=np.float32)
+    folders = sorted((CACHE / label / "osmfish_cortex").glob(f"{RUNS[label][0]}-*"), key=lambda f: f.stat().st_mtime)
+    if not folders:
+        return prediction, 0, 0.0
+    # One options set per label: the latest folder (METHOD-KEY) is the run's.
+    method, key = folders[-1].name.split("-", 1)
+    cache = MethodCache(CACHE / label, "osmfish_cortex", method, key)
+    done, wall = cache.done([f.index for f in folds]), 0.0
+    for fold in folds:
+        if fold.index in done:
+            result = cache.load(fold.index)
+            prediction[:, fold.test] = result.prediction
+            wall += result.wall_s
+    return prediction, len(done), wall
+
+
+def library_size(inputs: BenchmarkInputs, folds: list[Fold]) -> np.ndarray:
+    """The floor of issue 12: every held-out gene predicted as the cell's total count over the fold's training genes."""
+    counts = np.asarray(inputs.st.X, dtype=np.float64)
+    prediction = np.empty(counts.shape)
+    for fold in folds:
+        prediction[:, fold.test] = counts[:, fold.train].sum(axis=1, keepdims=True)
+    return prediction
+
+
+def our_per_gene(theirs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[int, float]]]:
+    """Our per-gene scores of every run's cached folds, beside theirs, with each run's folds done and wall time."""
+    spec = osmfish()
+    inputs = build_inputs(read_h5ad(spec.st_path, "ST"), read_h5ad(spec.sc_path, "SC"), allow_non_integer=True)
+    folds = inputs.folds(FOLDS, SEED)
+    tables, progress = [], {}
+    for label in RUNS | DERIVED | {"libsize": None}:
+        if label == "libsize":
+            prediction, n_done, wall = library_size(inputs, folds), len(folds), float("nan")
+        else:
+            prediction, n_done, wall = cached_prediction(DERIVED.get(label, label), inputs, folds)
+        if n_done == 0:
+            continue
+        if label in DERIVED:
+            prediction = np.expm1(prediction)
+        predicted = ~np.isnan(prediction).all(axis=0)
+        genes = [g.upper() for g in inputs.st_genes]
+        table = score_published(inputs.st.X[:, predicted], prediction[:, predicted], [g for g, p in zip(genes, predicted) if p])
+        table.insert(0, "method", label)
+        name = RUNS[label][2] if label in RUNS else None
+        if name:
+            their_pcc = theirs[theirs["method"] == name].set_index("gene")["pcc"]
+            table["li2022_pcc"] = table["gene"].map(their_pcc)
+        tables.append(table)
+        progress[label] = (n_done, wall)
+    return pd.concat(tables, ignore_index=True), progress
+
+
+def summary(ours: pd.DataFrame, theirs: pd.DataFrame, progress: dict[str, tuple[int, float]]) -> pd.DataFrame:
+    their_median = theirs.groupby("method")[list(METRICS)].median()
+    rows = []
+    for label in [*RUNS, *DERIVED, "libsize"]:
+        _, _, name, settings = RUNS.get(label) or (None, None, None, OTHER_ROWS[label])
+        mine = ours[ours["method"] == label]
+        if mine.empty:
+            continue
+        n_folds, wall = progress[label]
+        row = {"method": label, "li2022_name": name or "", "settings": settings, "n_folds": n_folds, "n_genes": len(mine)}
+        for metric in METRICS:
+            row[f"published_median_{metric}"] = their_median.loc[name, metric] if name else np.nan
+            row[f"our_median_{metric}"] = mine[metric].median()
+        row["difference"] = row["our_median_pcc"] - row["published_median_pcc"]
+        if name:
+            # Theirs over the same genes: differs from their median only while a run is unfinished.
+            row["published_median_pcc_same_genes"] = mine["li2022_pcc"].median()
+            row["difference_same_genes"] = row["our_median_pcc"] - row["published_median_pcc_same_genes"]
+            row["per_gene_pcc_correlation"] = mine["pcc"].corr(mine["li2022_pcc"])
+        row["wall_s"] = wall
+        rows.append(row)
+    for name, reason in NOT_RUN.items():
+        row = {"method": name.lower(), "li2022_name": name, "settings": f"not run here: {reason}", "n_folds": 0, "n_genes": 0}
+        row.update({f"published_median_{m}": their_median.loc[name, m] for m in METRICS})
+        rows.append(row)
+    columns = ["method", "li2022_name", "published_median_pcc", "our_median_pcc", "difference", "n_folds", "n_genes", "published_median_pcc_same_genes", "difference_same_genes"]
+    columns += [f"{side}_median_{m}" for m in METRICS[1:] for side in ("published", "our")]
+    columns += ["per_gene_pcc_correlation", "wall_s", "settings"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def write_numbers(table: pd.DataFrame) -> None:
+    """Replace the numbers block of the markdown report, keeping the hand-written text around it."""
+    md = DOCS / "published_osmfish.md"
+    shown = table.drop(columns=["settings", "li2022_name"]).rename(columns=lambda c: c.replace("_median", "").replace("published", "Li"))
+    block = f"<!-- numbers -->\n{markdown_table(shown)}\n<!-- /numbers -->"
+    text = md.read_text() if md.is_file() else "# Li et al. 2022 on osmFISH\n\n<!-- numbers -->\n<!-- /numbers -->\n"
+    with atomic_path(md, force=True) as tmp:
+        tmp.write_text(re.sub(r"<!-- numbers -->.*?<!-- /numbers -->", lambda _: block, text, flags=re.S))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", default="", help=f"comma-separated labels to run, from {', '.join(RUNS)}")
+    parser.add_argument("--timeout", type=float, default=None, help="stop each run after this many seconds (finished folds stay cached)")
+    parser.add_argument("--report", action="store_true", help="score every fully cached run and write the tables")
+    args = parser.parse_args()
+    labels = [x for x in args.runs.split(",") if x]
+    for label in labels:
+        outcome = run(label, args.timeout)
+        print(f"{label}: {outcome.status}, {outcome.wall_s:.0f} s")
+    if args.report or not labels:
+        theirs = published_per_gene()
+        ours, progress = our_per_gene(theirs)
+        table = summary(ours, theirs, progress)
+        with atomic_path(DOCS / "published_osmfish.csv", force=True) as tmp:
+            table.to_csv(tmp, index=False)
+        with atomic_path(DOCS / "published_osmfish_per_gene.csv", force=True) as tmp:
+            ours.to_csv(tmp, index=False)
+        write_numbers(table)
+        print(markdown_table(table.drop(columns=["settings"])))
+
+
+if __name__ == "__main__":
+    main()
