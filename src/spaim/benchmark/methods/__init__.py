@@ -16,16 +16,18 @@ REGISTRY = {
     "gimvi": ("gimvi", "GimVIMethod"),
     "stplus": ("stplus", "StPlusMethod"),
     "novosparc": ("novosparc", "NovoSpaRcMethod"),
+    "tissue": ("tissue", "TissueMethod"),
+    "liger": ("liger", "LigerMethod"),
+    "seurat": ("seurat", "SeuratMethod"),
+    "spaotsc": ("spaotsc", "SpaOTscMethod"),
+    "moscot": ("moscot", "MoscotMethod"),
+    "envi": ("envi", "EnviMethod"),
+    "sprite": ("sprite", "SpriteMethod"),
 }
 #: Peers the SpaIM paper compares with that have no adapter here, with the reason.
 NOT_AVAILABLE = {
-    "tissue": "tissue-sc 1.0.1 installs (with harmonypy==0.0.10) but has no adapter yet",
     "stdiff": "stdiff-sc 1.1.4 installs only with --no-deps (plus einops) and has no adapter yet",
-    "liger": "pyliger 0.2.4 installs but has no adapter yet",
-    "sprite": "no package on the index (the index's 'sprite' is an unrelated project)",
-    "spatialscope": "no package on the index",
-    "seurat": "R package; no Python adapter",
-    "spaotsc": "no package on the index",
+    "spatialscope": "no package on the index; not yet measured",
 }
 
 
