@@ -23,7 +23,8 @@ class SpriteMethod(Method):
     name = "sprite"
     output_scale = "log_normalized"
     preprocessing = Preprocessing(
-        takes="SC normalize_total + log1p (preprocess_data(normalize=True)); ST raw counts and coordinates, as in SPRITE's Quick Start",
+        takes="SC normalize_total + log1p (preprocess_data(normalize=True)); ST raw counts and coordinates, as in SPRITE's Quick Start; "
+        "training genes constant on either side left out (SpaGE z-scores genes)",
         returns="SpaGE's SC log-normalised predictions, corrected by residuals against the ST values (Reinforce) and smoothed over the spatial graph",
         to_log1p="as returned (the base's log-normalised scale)",
     )

@@ -23,7 +23,8 @@ class TissueMethod(Method):
     name = "tissue"
     output_scale = "log_normalized"
     preprocessing = Preprocessing(
-        takes="SC normalize_total + log1p (preprocess_data(normalize=True)); ST raw counts and coordinates, as in TISSUE's tutorial",
+        takes="SC normalize_total + log1p (preprocess_data(normalize=True)); ST raw counts and coordinates, as in TISSUE's tutorial; "
+        "training genes constant on either side left out (SpaGE z-scores genes)",
         returns="SpaGE's prediction (TISSUE's copy) from the SC log-normalised reference; intervals calibrated against the ST values",
         to_log1p="as returned (the base's log-normalised scale)",
     )
@@ -55,24 +56,27 @@ class TissueMethod(Method):
 
 
 def peer_pair(inputs: BenchmarkInputs, fold: Fold) -> tuple[ad.AnnData, ad.AnnData, list[str]]:
-    """Fresh ST (training genes, counts, coordinates) and SC (all genes, counts) objects with neutral gene names.
+    """Fresh ST (informative training genes, counts, coordinates) and SC (all genes, counts) objects.
 
-    TISSUE and SPRITE lowercase gene names in place; neutral lowercase names (``gene0``, ...)
-    keep genes distinct whatever their case. Returns the two objects and the held-out genes' names.
+    Training genes constant across the ST cells or the SC cells are left out: SpaGE, the base
+    of TISSUE and SPRITE, z-scores each shared gene, which is undefined for them. Genes get
+    neutral lowercase names (``gene0``, ...): both tools lowercase names in place, which could
+    merge genes differing only in case. Returns the two objects and the held-out genes' names.
     """
     names = np.array([f"gene{i}" for i in range(inputs.sc.n_vars)])
     position = inputs.sc.var_names.get_indexer(inputs.genes)
-    x = inputs.st.X[:, fold.train]
+    st_x = _dense(inputs.st.X[:, fold.train])
+    sc_x = _dense(inputs.sc.X)
+    informative = (st_x.std(axis=0) > 0) & (sc_x[:, position[fold.train]].std(axis=0) > 0)
     st = ad.AnnData(
-        X=np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64),
+        X=st_x[:, informative],
         obs=pd.DataFrame(index=inputs.st.obs_names),
-        var=pd.DataFrame(index=pd.Index(names[position[fold.train]])),
+        var=pd.DataFrame(index=pd.Index(names[position[fold.train][informative]])),
     )
     st.obsm["spatial"] = np.asarray(inputs.st.obsm["spatial"], dtype=float)[:, :2]
-    sc_x = inputs.sc.X
-    sc = ad.AnnData(
-        X=np.asarray(sc_x.toarray() if hasattr(sc_x, "toarray") else sc_x, dtype=np.float64),
-        obs=pd.DataFrame(index=inputs.sc.obs_names),
-        var=pd.DataFrame(index=pd.Index(names)),
-    )
+    sc = ad.AnnData(X=sc_x, obs=pd.DataFrame(index=inputs.sc.obs_names), var=pd.DataFrame(index=pd.Index(names)))
     return st, sc, list(names[position[fold.test]])
+
+
+def _dense(x) -> np.ndarray:
+    return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64)
