@@ -41,7 +41,8 @@ class LigerMethod(Method):
         used = np.flatnonzero(np.asarray(sc_train.sum(axis=1)).ravel() > 0)  # LIGER.r's RemoveCells
         rna = _liger_adata(sc_train[used], inputs.sc.obs_names[used], train, "rna")
         spatial = _liger_adata(sp.csr_matrix(inputs.st.X[:, fold.train], dtype=np.float64), inputs.st.obs_names, train, "spatial")
-        liger = pyliger.create_liger([rna, spatial], remove_missing=False)
+        # make_sparse=False: the inputs are CSR already, and pyliger's own conversion casts them to int.
+        liger = pyliger.create_liger([rna, spatial], make_sparse=False, remove_missing=False)
         pyliger.normalize(liger, remove_missing=False)
         for data in liger.adata_list:
             _use_raw_as_normalised(data)
@@ -59,7 +60,9 @@ class LigerMethod(Method):
 
 
 def _liger_adata(x: sp.csr_matrix, cells: pd.Index, genes: list[str], name: str) -> ad.AnnData:
-    data = ad.AnnData(X=x, obs=pd.DataFrame(index=pd.Index(cells, dtype=str)), var=pd.DataFrame(index=pd.Index(genes, dtype=str)))
+    data = ad.AnnData(
+        X=x, obs=pd.DataFrame(index=pd.Index(cells, dtype=str, name="cell")), var=pd.DataFrame(index=pd.Index(genes, dtype=str, name="gene"))
+    )
     data.uns["sample_name"] = name
     return data
 

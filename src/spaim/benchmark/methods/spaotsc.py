@@ -10,6 +10,8 @@ the SC cells.
 
 from __future__ import annotations
 
+import sys
+import types
 from types import ModuleType
 
 import numpy as np
@@ -56,4 +58,18 @@ def import_spaotsc() -> ModuleType:
     """``spaotsc.SpaOTsc`` from its source snapshot."""
     # SpaOTsc (2019) spells infinity np.Inf, removed in numpy 2: restore the alias (this process only).
     np.Inf = np.inf
+    _stub_dit_lattice()
     return import_from_source("spaotsc.SpaOTsc", "SpaOTsc")
+
+
+def _stub_dit_lattice() -> None:
+    """SpaOTsc imports ``dit.pid.lattice.sort_key`` (gone in dit 2) for its signalling analysis, never for the mapping."""
+    try:
+        import dit.pid.lattice  # noqa: F401
+    except ImportError:
+        def sort_key(*args, **kwargs):
+            raise NotImplementedError("dit.pid.lattice.sort_key is not available in this dit version")
+
+        lattice = types.ModuleType("dit.pid.lattice")
+        lattice.sort_key = sort_key
+        sys.modules["dit.pid.lattice"] = lattice
