@@ -23,10 +23,10 @@ REGISTRY = {
     "moscot": ("moscot", "MoscotMethod"),
     "envi": ("envi", "EnviMethod"),
     "sprite": ("sprite", "SpriteMethod"),
+    "stdiff": ("stdiff", "StDiffMethod"),
 }
 #: Peers the SpaIM paper compares with that have no adapter here, with the reason.
 NOT_AVAILABLE = {
-    "stdiff": "stdiff-sc 1.1.4 installs only with --no-deps (plus einops) and has no adapter yet",
     "spatialscope": "no package on the index; not yet measured",
 }
 

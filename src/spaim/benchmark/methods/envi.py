@@ -29,6 +29,7 @@ class EnviMethod(Method):
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
         if "spatial" not in inputs.st.obsm:
             raise SpaIMInputError("ENVI needs ST coordinates (obsm['spatial'] or obs x/y columns).")
+        _restore_jax_aval_mappings()
         scenvi = require("scenvi", "scenvi")
         from jax import random
 
@@ -48,3 +49,17 @@ class EnviMethod(Method):
 
 def _dense(x) -> np.ndarray:
     return np.asarray(x.toarray() if sp.issparse(x) else x, dtype=np.float32)
+
+
+def _restore_jax_aval_mappings() -> None:
+    """scenvi 0.4.6 needs tensorflow-probability 0.22, whose JAX backend registers a type in
+    ``jax.interpreters.xla.pytype_aval_mappings``, gone from the JAX that moscot (beside it)
+    needs; the table lives on in ``jax._src.core``. Restored for this worker process only.
+    """
+    import jax
+    import jax._src.core as core
+    from jax.interpreters import xla
+
+    for module in (xla, jax.core):
+        if not hasattr(module, "pytype_aval_mappings"):
+            module.pytype_aval_mappings = core.pytype_aval_mappings

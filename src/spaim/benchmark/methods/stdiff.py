@@ -24,6 +24,8 @@ from spaim.benchmark.inputs import BenchmarkInputs, Fold
 from spaim.benchmark.methods.base import Method, Preprocessing, require
 
 LEARNING_RATE = 0.00016046744893538737  # test-stDiff.py's tuned value
+#: Why stDiff is not run on a CPU (figures from benchmarks/peer_step_time.py, benchmarks/results/peer_step_time.txt).
+CPU_REASON = "not run on CPU: at its defaults stDiff trains 900 epochs and samples 1500 steps per fold (see benchmarks/results/peer_step_time.txt); run it where CUDA is available"
 
 
 class StDiffMethod(Method):
@@ -42,6 +44,9 @@ class StDiffMethod(Method):
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
         import torch
 
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if device.type == "cpu" and not self.options.get("allow_cpu", False):
+            raise RuntimeError(CPU_REASON)
         _stub_training_helpers()
         stdiff_model = require("model.stDiff_model", "stdiff-sc (installed with --no-deps)")
         from model.sample import sample_stDiff
@@ -56,7 +61,6 @@ class StDiffMethod(Method):
         steps = self.options.get("diffusion_steps", 1500)
         mask = np.ones(n_genes, dtype=np.float32)
         mask[fold.test] = 0
-        device = torch.device("cpu")
 
         torch.manual_seed(1202 + self.seed)
         model = stdiff_model.DiT_stDiff(
