@@ -14,11 +14,12 @@ from spaim.errors import SpaIMInputError
 
 class EnviMethod(Method):
     name = "envi"
-    output_scale = "counts"
+    # Decoded in ENVI's SC mode: expected counts at an SC cell's depth, not the ST cell's.
+    output_scale = "log_normalized"
     preprocessing = Preprocessing(
         takes="raw counts on each side (ENVI log-transforms its inputs itself); ST coordinates for COVET",
         returns="expected SC counts of the held-out genes decoded from each ST cell's latent (impute_genes, sc_dist='nb')",
-        to_log1p="log1p of the expected counts",
+        to_log1p="log1p of the expected SC counts (no ST-cell depth in them)",
     )
     settings = (
         "ENVI(spatial_data, sc_data, sc_genes=held-out genes) at its defaults (num_HVG=2048, 3 layers x 1024 neurons, "

@@ -21,11 +21,12 @@ from spaim.benchmark.methods.base import Method, Preprocessing, require
 
 class LigerMethod(Method):
     name = "liger"
-    output_scale = "counts"
+    # An average of SC cells' counts: the SC cells' depth, not the ST cell's, so not re-normalised per ST cell.
+    output_scale = "log_normalized"
     preprocessing = Preprocessing(
         takes="raw counts on each side (SC cells with no training-gene counts dropped), unnormalised as in LIGER.r",
         returns="SC raw counts averaged over each ST cell's 30 nearest SC cells in the aligned factor space (a count scale, the SC cells')",
-        to_log1p="log1p of the averaged counts",
+        to_log1p="log1p of the averaged SC counts (no ST-cell depth in them)",
     )
     settings = (
         "pyliger create_liger, normalize then norm_data := raw counts, select_genes(), scale_not_center, "
