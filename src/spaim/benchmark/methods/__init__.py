@@ -10,12 +10,16 @@ from spaim.errors import SpaIMInputError
 #: method name -> module and class implementing it
 REGISTRY = {
     "spaim": ("spaim", "SpaIMMethod"),
+    "spaim_paper": ("spaim", "SpaIMPaperMethod"),
     "knn": ("knn", "KNNMethod"),
     "spage": ("spage", "SpaGEMethod"),
     "tangram": ("tangram", "TangramMethod"),
     "gimvi": ("gimvi", "GimVIMethod"),
     "stplus": ("stplus", "StPlusMethod"),
     "novosparc": ("novosparc", "NovoSpaRcMethod"),
+    "libsize": ("floors", "LibrarySizeFloor"),
+    "gene_mean": ("floors", "GeneMeanFloor"),
+    "cluster_transfer": ("floors", "ClusterTransferFloor"),
     "tissue": ("tissue", "TissueMethod"),
     "liger": ("liger", "LigerMethod"),
     "seurat": ("seurat", "SeuratMethod"),
@@ -25,6 +29,8 @@ REGISTRY = {
     "sprite": ("sprite", "SpriteMethod"),
     "stdiff": ("stdiff", "StDiffMethod"),
 }
+#: Trivial predictors every table shows beside the methods (see :mod:`.floors`); ``knn`` is one too.
+FLOORS = ("libsize", "gene_mean", "knn", "cluster_transfer")
 #: Peers the SpaIM paper compares with that have no adapter here, with the reason.
 NOT_AVAILABLE = {
     "spatialscope": "no package on the index; not yet measured",
