@@ -29,7 +29,8 @@ class LigerMethod(Method):
         to_log1p="log1p of the averaged SC counts (no ST-cell depth in them)",
     )
     settings = (
-        "pyliger create_liger, normalize then norm_data := raw counts, select_genes(), scale_not_center, "
+        "pyliger create_liger, normalize then norm_data := raw counts, select_genes() (minus genes with no counts on one side), "
+        "scale_not_center, "
         "optimize_ALS(k=min(20, n_var_genes - 3), value_lambda=20), quantile_norm(); imputeKNN(knn_k=30, weight=True, "
         "norm=False, scale=False) re-implemented as rliger's; as in Li et al. 2022's LIGER.r"
     )
@@ -48,6 +49,8 @@ class LigerMethod(Method):
         for data in liger.adata_list:
             _use_raw_as_normalised(data)
         pyliger.select_genes(liger)
+        # A selected gene with no counts in one dataset would be scaled by 1/0 there (NaNs in the NMF).
+        liger.var_genes = [g for g in liger.var_genes if all(data.var.loc[g, "norm_sum"] > 0 for data in liger.adata_list)]
         pyliger.scale_not_center(liger)
         k = min(20, len(liger.var_genes) - 3)
         pyliger.optimize_ALS(liger, k=k, value_lambda=20, rand_seed=self.seed + 1)
