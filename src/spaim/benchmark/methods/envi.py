@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -30,8 +32,7 @@ class EnviMethod(Method):
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
         if "spatial" not in inputs.st.obsm:
             raise SpaIMInputError("ENVI needs ST coordinates (obsm['spatial'] or obs x/y columns).")
-        _restore_jax_aval_mappings()
-        scenvi = require("scenvi", "scenvi")
+        scenvi = import_scenvi()
         from jax import random
 
         train, test = [inputs.genes[i] for i in fold.train], inputs.test_genes(fold)
@@ -50,6 +51,13 @@ class EnviMethod(Method):
 
 def _dense(x) -> np.ndarray:
     return np.asarray(x.toarray() if sp.issparse(x) else x, dtype=np.float32)
+
+
+def import_scenvi() -> ModuleType:
+    """``scenvi``, with the JAX table its tensorflow-probability expects restored first."""
+    require("jax", "scenvi")
+    _restore_jax_aval_mappings()
+    return require("scenvi", "scenvi")
 
 
 def _restore_jax_aval_mappings() -> None:
