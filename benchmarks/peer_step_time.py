@@ -105,9 +105,9 @@ if __name__ == "__main__":
     chosen = sys.argv[1:2] or list(runs)
     for run in (runs[name] for name in chosen):
         name, wall, cpu, steps = run()
-        hours = wall * steps / 3600
         lines.append(f"{name}: {wall:.3f} s wall, {cpu:.3f} s CPU per step; {steps} steps at its defaults "
-                     f"-> {hours:.1f} h of training per fold (benchmark limit {TIMEOUT_S} s per dataset, 5 folds)")
+                     f"-> {cpu * steps / 3600:.1f} h of CPU time ({wall * steps / 3600:.1f} h at this wall time) "
+                     f"for one fold's training (benchmark limit {TIMEOUT_S} s per dataset, 5 folds)")
         print(lines[-1], flush=True)
     out = Path(__file__).parent / "results" / "peer_step_time.txt"
     with open(out, "a") as fh:
