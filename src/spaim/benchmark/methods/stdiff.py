@@ -26,9 +26,8 @@ from spaim.benchmark.methods.base import Method, Preprocessing, require
 LEARNING_RATE = 0.00016046744893538737  # test-stDiff.py's tuned value
 #: Why stDiff is not run on a CPU (figures from benchmarks/peer_step_time.py, benchmarks/results/peer_step_time.txt).
 CPU_REASON = (
-    "not run on CPU: at its defaults stDiff trains 900 epochs per fold, measured at 4.5 s CPU per epoch on the smallest "
-    "pair (slideseq_cerebellum), i.e. 1.1 h per fold and 5.6 h per dataset before its 1500 sampling steps, over the "
-    "benchmark's 3600 s limit (benchmarks/results/peer_step_time.txt); it runs where CUDA is available"
+    "not run on CPU: 900 epochs per fold at its defaults, measured 4.5 s CPU per epoch on slideseq_cerebellum (smallest "
+    "pair) = 5.6 h per dataset before sampling, over the 3600 s limit (benchmarks/results/peer_step_time.txt)"
 )
 
 
