@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import types
+from types import ModuleType
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,8 +51,7 @@ class StDiffMethod(Method):
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if device.type == "cpu" and not self.options.get("allow_cpu", False):
             raise RuntimeError(CPU_REASON)
-        _stub_training_helpers()
-        stdiff_model = require("model.stDiff_model", "stdiff-sc (installed with --no-deps)")
+        stdiff_model = import_stdiff()
         from model.sample import sample_stDiff
         from model.stDiff_scheduler import NoiseScheduler
         from model.stDiff_train import normal_train_stDiff
@@ -102,6 +102,12 @@ def _loader(data: np.ndarray, condition: np.ndarray, batch_size: int, shuffle: b
 
     dataset = TensorDataset(torch.from_numpy(data.astype(np.float32)), torch.from_numpy(condition.astype(np.float32)))
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=torch.Generator().manual_seed(seed))
+
+
+def import_stdiff() -> ModuleType:
+    """stdiff-sc's ``model.stDiff_model``, with its training helpers provided first."""
+    _stub_training_helpers()
+    return require("model.stDiff_model", "stdiff-sc (installed with --no-deps, plus einops)")
 
 
 def _stub_training_helpers() -> None:
