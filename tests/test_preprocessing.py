@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from spaim.options import SetupOptions
 from spaim.preprocessing import build_sc_reference, cluster_profiles, leiden_clusters, log1p_dense, size_factors
 
 
@@ -35,7 +36,7 @@ def test_reference_filters_rare_genes_but_keeps_requested_ones(merfish):
     assert frac.min() < 0.1
     ref = build_sc_reference(sc.X, sc.var_names, labels=sc.obs["cell_type"])
     assert rare not in ref.genes and len(ref.genes) == int((frac >= 0.1).sum())
-    kept = build_sc_reference(sc.X, sc.var_names, keep=[rare], labels=sc.obs["cell_type"], profile_stat="median")
+    kept = build_sc_reference(sc.X, sc.var_names, keep=[rare], labels=sc.obs["cell_type"], options=SetupOptions(profile_stat="median", normalize=False))
     assert rare in kept.genes
     assert kept.n_clusters == sc.obs["cell_type"].nunique()
     col = list(kept.cluster_names).index(sc.obs["cell_type"].iloc[0])
@@ -44,3 +45,19 @@ def test_reference_filters_rare_genes_but_keeps_requested_ones(merfish):
     expected = np.median(np.log1p(sc[cells, gene].X.ravel()))
     assert kept.profiles_of([gene])[0, col] == pytest.approx(expected)
     assert isinstance(kept.genes, pd.Index)
+
+
+def test_leiden_on_a_reference_above_scanpys_exact_search_limit():
+    """Regression: >= 8,192 cells took scanpy's pynndescent route and failed on scipy >= 1.17."""
+    rng = np.random.default_rng(0)
+    n_cells, n_types = 10_000, 4
+    types = rng.integers(0, n_types, n_cells)
+    rates = np.zeros((n_types, 40))
+    for k in range(n_types):
+        rates[k, 10 * k : 10 * k + 10] = 5.0  # each type expresses its own ten genes
+    counts = sp.csr_matrix(rng.poisson(rates[types] + 0.05).astype(np.float32))
+    labels = leiden_clusters(counts, resolution=0.1, seed=0)
+    assert len(labels) == n_cells
+    agreement = pd.crosstab(labels, types).max(axis=1).sum() / n_cells
+    assert agreement > 0.99  # the clusters recover the planted cell types
+    assert np.array_equal(labels, leiden_clusters(counts, resolution=0.1, seed=0))
