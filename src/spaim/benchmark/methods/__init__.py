@@ -33,7 +33,11 @@ REGISTRY = {
 FLOORS = ("libsize", "gene_mean", "knn", "cluster_transfer")
 #: Peers the SpaIM paper compares with that have no adapter here, with the reason.
 NOT_AVAILABLE = {
-    "spatialscope": "no package on the index; not yet measured",
+    "spatialscope": (
+        "no package on the index; its defaults train 18,554 steps of batch 256 on the smallest reference "
+        "(slideseq_cerebellum) and one step did not finish on this 2-core CPU (3.7 GB resident, stopped by the OOM "
+        "killer; benchmarks/peer_step_time.py): it needs a CUDA GPU"
+    ),
 }
 
 
