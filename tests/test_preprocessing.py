@@ -4,7 +4,7 @@ import pytest
 import scipy.sparse as sp
 
 from spaim.options import SetupOptions
-from spaim.preprocessing import build_sc_reference, cluster_profiles, leiden_clusters, log1p_dense, size_factors
+from spaim.preprocessing import build_sc_reference, cluster_profiles, leiden_clusters, log1p_counts, log1p_dense, size_factors
 
 
 def test_log1p_is_natural_log_and_optionally_normalised():
@@ -45,6 +45,19 @@ def test_reference_filters_rare_genes_but_keeps_requested_ones(merfish):
     expected = np.median(np.log1p(sc[cells, gene].X.ravel()))
     assert kept.profiles_of([gene])[0, col] == pytest.approx(expected)
     assert isinstance(kept.genes, pd.Index)
+
+
+def test_profiles_of_sparse_data_match_the_dense_ones(merfish):
+    _, sc = merfish
+    counts = sp.csr_matrix(sc.X)
+    factors = size_factors(counts)
+    log_sparse = log1p_counts(counts, factors)
+    assert sp.issparse(log_sparse) and log_sparse.nnz == counts.nnz
+    labels = pd.Categorical(sc.obs["cell_type"]).codes
+    dense = log1p_dense(counts, factors)
+    for stat, reduce in (("mean", np.mean), ("median", np.median)):
+        expected = np.stack([reduce(dense[labels == k], axis=0) for k in np.unique(labels)], axis=1)
+        assert np.allclose(cluster_profiles(log_sparse, labels, stat), expected, atol=1e-5)
 
 
 def test_leiden_on_a_reference_above_scanpys_exact_search_limit():

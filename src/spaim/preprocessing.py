@@ -142,16 +142,34 @@ def leiden_with_n_clusters(graph: ad.AnnData, n_clusters: int, seed: int) -> np.
     return best
 
 
+def log1p_counts(counts: Matrix, factors: np.ndarray | None = None) -> Matrix:
+    """float32 ``log1p(counts * factors)`` that keeps a sparse matrix sparse (zeros stay zeros)."""
+    if not sp.issparse(counts):
+        return log1p_dense(counts, factors)
+    out = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+    if factors is not None:
+        out = sp.csr_matrix(sp.diags(factors.astype(np.float32)) @ out)
+    np.log1p(out.data, out=out.data)
+    return out
+
+
 def cluster_profiles(log_expr: Matrix, labels: np.ndarray, stat: str = "median") -> np.ndarray:
-    """Genes x clusters matrix of each gene's median (or mean) log expression per cluster."""
+    """Genes x clusters matrix of each gene's median (or mean) log expression per cluster.
+
+    Means come from :func:`scanpy.get.aggregate`, which reads a sparse matrix as it is;
+    medians densify one cluster's cells at a time.
+    """
     if stat not in ("median", "mean"):
         raise SpaIMInputError(f"profile statistic '{stat}' is unknown: use 'median' or 'mean'.")
-    reduce = np.median if stat == "median" else np.mean
+    if stat == "mean":
+        groups = pd.DataFrame({"cluster": pd.Categorical(labels)}, index=np.arange(len(labels)).astype(str))
+        means = sc.get.aggregate(ad.AnnData(log_expr, obs=groups), by="cluster", func="mean").layers["mean"]
+        return np.asarray(means, dtype=np.float32).T
     columns = []
     for k in np.unique(labels):
         block = log_expr[labels == k]
         block = block.toarray() if sp.issparse(block) else block
-        columns.append(reduce(block, axis=0))
+        columns.append(np.median(block, axis=0))
     return np.stack(columns, axis=1).astype(np.float32)
 
 
@@ -200,6 +218,6 @@ def build_sc_reference(
         codes = pd.Categorical(np.asarray(labels).astype(str))
         cluster_ids, names = codes.codes.astype(int), list(codes.categories)
     kept = counts[:, np.flatnonzero(mask)]
-    log_expr = log1p_dense(kept, size_factors(counts) if options.normalize else None)
+    log_expr = log1p_counts(kept, size_factors(counts) if options.normalize else None)
     profiles = cluster_profiles(log_expr, cluster_ids, options.profile_stat)
     return SCReference(genes=genes[mask], profiles=profiles, labels=cluster_ids, cluster_names=names)
