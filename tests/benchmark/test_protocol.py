@@ -42,8 +42,8 @@ def test_unknown_or_unavailable_methods_fail_before_running(run):
     spec, cache, _ = run
     with pytest.raises(SpaIMInputError, match="unknown method"):
         run_benchmark([spec], ["knn", "nope"], folds=FOLDS, cache_dir=cache, progress=False)
-    with pytest.raises(SpaIMInputError, match="sprite"):
-        run_benchmark([spec], ["sprite"], folds=FOLDS, cache_dir=cache, progress=False)
+    with pytest.raises(SpaIMInputError, match="spatialscope"):
+        run_benchmark([spec], ["spatialscope"], folds=FOLDS, cache_dir=cache, progress=False)
 
 
 def test_report_only_runs_nothing_and_says_what_is_missing(run, tmp_path, monkeypatch):

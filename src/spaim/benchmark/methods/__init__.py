@@ -20,18 +20,24 @@ REGISTRY = {
     "libsize": ("floors", "LibrarySizeFloor"),
     "gene_mean": ("floors", "GeneMeanFloor"),
     "cluster_transfer": ("floors", "ClusterTransferFloor"),
+    "tissue": ("tissue", "TissueMethod"),
+    "liger": ("liger", "LigerMethod"),
+    "seurat": ("seurat", "SeuratMethod"),
+    "spaotsc": ("spaotsc", "SpaOTscMethod"),
+    "moscot": ("moscot", "MoscotMethod"),
+    "envi": ("envi", "EnviMethod"),
+    "sprite": ("sprite", "SpriteMethod"),
+    "stdiff": ("stdiff", "StDiffMethod"),
 }
 #: Trivial predictors every table shows beside the methods (see :mod:`.floors`); ``knn`` is one too.
 FLOORS = ("libsize", "gene_mean", "knn", "cluster_transfer")
 #: Peers the SpaIM paper compares with that have no adapter here, with the reason.
 NOT_AVAILABLE = {
-    "tissue": "tissue-sc 1.0.1 installs (with harmonypy==0.0.10) but has no adapter yet",
-    "stdiff": "stdiff-sc 1.1.4 installs only with --no-deps (plus einops) and has no adapter yet",
-    "liger": "pyliger 0.2.4 installs but has no adapter yet",
-    "sprite": "no package on the index (the index's 'sprite' is an unrelated project)",
-    "spatialscope": "no package on the index",
-    "seurat": "R package; no Python adapter",
-    "spaotsc": "no package on the index",
+    "spatialscope": (
+        "no package on the index; its defaults train 18,554 steps of batch 256 on the smallest reference "
+        "(slideseq_cerebellum) and one step did not finish on this 2-core CPU (3.7 GB resident, stopped by the OOM "
+        "killer; benchmarks/peer_step_time.py): it needs a CUDA GPU"
+    ),
 }
 
 
