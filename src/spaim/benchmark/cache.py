@@ -67,10 +67,12 @@ class MethodCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.error_path.write_text(message)
 
+    def error(self) -> str | None:
+        """The error the last run left (kept, so that a report from the cache can show it)."""
+        return self.error_path.read_text().strip() if self.error_path.is_file() else None
+
     def pop_error(self) -> str | None:
         """The error the last run left, removed so that a rerun starts clean."""
-        if not self.error_path.is_file():
-            return None
-        message = self.error_path.read_text().strip()
-        self.error_path.unlink()
+        message = self.error()
+        self.error_path.unlink(missing_ok=True)
         return message

@@ -180,7 +180,7 @@ def _run_method(
     if not run_missing:
         bar.update(len(todo))
         if todo:
-            return MethodRun(status=f"not finished: {len(done)} of {len(folds)} folds in the cache when this report was made")
+            return MethodRun(status=cache.error() or f"not finished: {len(done)} of {len(folds)} folds in the cache when this report was made")
         return _collect(cache, folds, result.inputs)
     cache.pop_error()
     error = _execute(Job(method, spec.st_path, spec.sc_path, todo, cache, seed, spec.ignore_case, spec.allow_non_integer, options),
@@ -206,9 +206,10 @@ def _execute(job: Job, timeout_s: float | None, bar: tqdm, n_done: int) -> str |
         if timeout_s is not None and time.monotonic() - began > timeout_s:
             process.kill()
             process.wait()
-            return f"timed out after {timeout_s:.0f} s"
+            job.cache.save_error(f"timed out after {timeout_s:.0f} s")
+            return job.cache.error()
     bar.update(n_done + len(job.cache.done(indices)) - seen)
-    error = job.cache.pop_error()
+    error = job.cache.error()  # kept in the cache until the next run, for reports made from the cache
     if error is None and process.returncode != 0:
         error = f"process exited with code {process.returncode} (killed, e.g. out of memory?)"
     return error
