@@ -13,7 +13,8 @@ import pandas as pd
 
 from spaim import datasets
 from spaim.errors import SpaIMInputError
-from spaim.io import check_can_write, read_h5ad, write_csv, write_h5ad
+from spaim._threads import thread_limits
+from spaim.io import check_can_write, read_h5ad, write_csv
 from spaim.metrics import METRIC_NAMES
 
 #: Subcommands living in their own packages, imported only when used.
@@ -39,6 +40,7 @@ def _add_setup_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int, default=300, help="maximum training epochs (default 300)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    g.add_argument("--threads", type=int, help="CPU threads for torch, BLAS and numba (default: the CPUs this process may use)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -60,6 +62,10 @@ def _train_kwargs(args: argparse.Namespace) -> dict:
     return dict(max_epochs=args.epochs, device=args.device, progress=not args.quiet)
 
 
+def _output_kwargs(args: argparse.Namespace) -> dict:
+    return dict(chunk_size=args.chunk_size, dtype=args.dtype, force=args.force)
+
+
 def _requested_genes(args: argparse.Namespace) -> list[str] | None:
     if args.genes and args.genes_file:
         raise SpaIMInputError("give either --genes or --genes-file, not both.")
@@ -77,16 +83,26 @@ def cmd_impute(args: argparse.Namespace) -> int:
     from spaim.model import SpaIM
 
     check_can_write(args.out, args.force)
+    if args.tiles > 1 and args.save_model:
+        raise SpaIMInputError("--save-model saves one model, but --tiles trains one per tile: drop one of them.")
+    if args.scheduler and args.tiles < 2:
+        raise SpaIMInputError("--scheduler runs tiles on Dask: also pass --tiles N (N >= 2).")
     genes = _requested_genes(args)
     st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
-    model = SpaIM(st, sc, genes=genes, seed=args.seed, **_setup_kwargs(args))
+    if args.tiles > 1:
+        from spaim.tiles import impute_slide
+
+        impute_slide(st, sc, args.tiles, genes, args.out, scheduler=args.scheduler, workers=args.workers, threads=args.threads,
+                     seed=args.seed, **_setup_kwargs(args), **_train_kwargs(args), **_output_kwargs(args))
+        _say(args, f"wrote {args.tiles} tiles of imputed genes for {st.n_obs} cells to {args.out}")
+        return 0
+    model = SpaIM(st, sc, genes=genes, seed=args.seed, threads=args.threads, **_setup_kwargs(args))
     _say(args, f"{model!r}\n{model.data.gene_summary()}")
     model.train(**_train_kwargs(args))
-    imputed = model.impute(genes)
-    write_h5ad(imputed, args.out, force=args.force)
+    imputed = model.impute(genes, out=args.out, progress=not args.quiet, **_output_kwargs(args))
     if args.save_model:
         model.save(args.save_model, overwrite=args.force)
-    _say(args, f"wrote {imputed.n_vars} imputed genes x {imputed.n_obs} cells to {args.out}")
+    _say(args, f"wrote imputed genes x {st.n_obs} cells to {imputed}")
     return 0
 
 
@@ -95,7 +111,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
 
     check_can_write(args.out, args.force)
     st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
-    table = cross_validate(st, sc, folds=args.folds, seed=args.seed, progress=not args.quiet,
+    table = cross_validate(st, sc, folds=args.folds, seed=args.seed, progress=not args.quiet, threads=args.threads,
                            **_setup_kwargs(args), max_epochs=args.epochs, device=args.device)
     write_csv(table, args.out, force=args.force)
     print(format_summary({"spaim": table}))
@@ -116,7 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(args, f"{args.dataset}: {st.n_obs} ST cells, {sc.n_obs} SC cells, {data.reference.n_clusters} SC clusters; "
                f"{data.gene_summary()}; {args.folds}-fold cross-validation over shared genes")
     factories = {
-        "spaim": lambda: spaim_predictor(seed=args.seed, **_train_kwargs(args) | {"progress": False}),
+        "spaim": lambda: spaim_predictor(seed=args.seed, threads=args.threads, **_train_kwargs(args) | {"progress": False}),
         "knn": lambda: knn_predictor(expression_matrix(sc, "SC", setup.get("sc_layer"), True), sc.var_names, seed=args.seed),
     }
     methods = [m.strip() for m in args.methods.split(",")]
@@ -167,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--genes-file", help="file with one gene per line to impute")
     p.add_argument("--save-model", help="also save the trained model to this folder")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    g = p.add_argument_group("output and scale")
+    g.add_argument("--chunk-size", type=int, help="genes generated and written at a time (default: chunks of about 256 MB)")
+    g.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="output values (default float32)")
+    g.add_argument("--tiles", type=int, default=1, help="split the slide into this many spatial tiles, one model each (default 1)")
+    g.add_argument("--workers", type=int, default=2, help="local Dask worker processes for --tiles (default 2)")
+    g.add_argument("--scheduler", help="address of a running Dask scheduler for --tiles (default: a local cluster)")
     p.set_defaults(func=cmd_impute)
 
     p = sub.add_parser("cv", help="cross-validate over shared genes (per-gene CSV out)")
@@ -198,7 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        if not hasattr(args, "threads"):  # a plugin verb without --threads
+            return args.func(args)
+        with thread_limits(args.threads):
+            return args.func(args)
     except SpaIMInputError as exc:
         print(f"spaim: error: {exc}", file=sys.stderr)
         return 2

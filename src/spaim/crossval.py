@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
+from spaim._threads import thread_limits
 from spaim.errors import SpaIMInputError
 from spaim.metrics import score_genes
 from spaim.model.imputer import SpaIM
@@ -20,7 +21,7 @@ SETUP_KEYS = (
     "st_layer", "sc_layer", "ignore_case", "allow_non_integer", "normalize", "min_cell_fraction",
     "labels_key", "resolution", "n_clusters", "profile_stat",
 )
-MODEL_KEYS = ("widths", "norm")
+MODEL_KEYS = ("widths", "norm", "threads")
 
 
 def make_folds(n_genes: int, folds: int, seed: int = 0) -> list[np.ndarray]:
@@ -97,14 +98,15 @@ def cross_validate(
         Also return an AnnData (ST cells x shared genes) of held-out predictions.
     **params
         Set-up options of :class:`spaim.SpaIM` (``normalize``, ``labels_key``, ...),
-        ``widths``/``norm``, and training options of :meth:`spaim.SpaIM.train`.
+        ``widths``/``norm``/``threads``, and training options of :meth:`spaim.SpaIM.train`.
 
     Returns
     -------
     One row per shared gene: ``gene, fold, pcc, ssim, rmse, js`` on the log1p scale.
     """
     setup = {k: params.pop(k) for k in SETUP_KEYS if k in params}
-    data = prepare_pair(st, sc, seed=seed, **setup)
+    with thread_limits(params.get("threads")):
+        data = prepare_pair(st, sc, seed=seed, **setup)
     make_folds(len(data.shared_st), folds, seed)  # fail on too few genes before any training
     params.setdefault("progress", False)
     result = run_folds(data, spaim_predictor(seed=seed, **params), folds, seed, progress, return_predictions)

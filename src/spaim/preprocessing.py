@@ -25,13 +25,28 @@ def size_factors(counts: Matrix) -> np.ndarray:
     return np.divide(target, totals, out=np.zeros_like(totals), where=totals > 0)
 
 
-def log1p_dense(counts: Matrix, factors: np.ndarray | None = None) -> np.ndarray:
-    """Dense float32 ``log1p(counts * factors)``; ``factors=None`` is plain ``log1p``."""
-    dense = counts.toarray() if sp.issparse(counts) else np.asarray(counts)
-    dense = dense.astype(np.float32, copy=True)
+def log1p_dense(counts: Matrix, factors: np.ndarray | None = None, cells_axis: int = 0) -> np.ndarray:
+    """A new dense, C-ordered float32 ``log1p(counts * factors)``; ``factors=None`` is plain ``log1p``.
+
+    ``cells_axis=1`` reads ``counts`` as genes x cells (the factors scale its columns).
+    """
+    if sp.issparse(counts):  # toarray's result is ours to modify in place
+        dense = counts.toarray(order="C").astype(np.float32, copy=False)
+    else:
+        dense = np.array(counts, dtype=np.float32, order="C")
     if factors is not None:
-        dense *= factors.astype(np.float32)[:, None]
+        scale = factors.astype(np.float32)
+        dense *= scale[:, None] if cells_axis == 0 else scale[None, :]
     return np.log1p(dense, out=dense)
+
+
+def log1p_sparse(counts: sp.spmatrix, factors: np.ndarray | None = None) -> sp.csr_matrix:
+    """Sparse float32 ``log1p(counts * factors)`` (cells as rows): zeros stay zeros, so it stays sparse."""
+    out = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+    if factors is not None:
+        out.data *= np.repeat(factors.astype(np.float32), np.diff(out.indptr))
+    np.log1p(out.data, out=out.data)
+    return out
 
 
 def expressed_fraction(counts: Matrix) -> np.ndarray:
@@ -106,15 +121,24 @@ def leiden_with_n_clusters(graph: ad.AnnData, n_clusters: int, seed: int) -> np.
 
 
 def cluster_profiles(log_expr: Matrix, labels: np.ndarray, stat: str = "median") -> np.ndarray:
-    """Genes x clusters matrix of each gene's median (or mean) log expression per cluster."""
+    """Genes x clusters matrix of each gene's median (or mean) log expression per cluster.
+
+    Means come from one sparse indicator product (no dense copy of a sparse input);
+    medians densify one cluster at a time.
+    """
     if stat not in ("median", "mean"):
         raise SpaIMInputError(f"profile statistic '{stat}' is unknown: use 'median' or 'mean'.")
-    reduce = np.median if stat == "median" else np.mean
+    clusters, codes = np.unique(labels, return_inverse=True)
+    if stat == "mean":
+        sizes = np.bincount(codes).astype(np.float64)
+        indicator = sp.csr_matrix((1.0 / sizes[codes], (codes, np.arange(len(codes)))), shape=(len(clusters), len(codes)))
+        means = indicator @ log_expr
+        return np.asarray(means.toarray() if sp.issparse(means) else means, dtype=np.float32).T.copy()
     columns = []
-    for k in np.unique(labels):
-        block = log_expr[labels == k]
+    for k in range(len(clusters)):
+        block = log_expr[codes == k]
         block = block.toarray() if sp.issparse(block) else block
-        columns.append(reduce(block, axis=0))
+        columns.append(np.median(block, axis=0))
     return np.stack(columns, axis=1).astype(np.float32)
 
 
@@ -160,6 +184,7 @@ def build_sc_reference(
         codes = pd.Categorical(np.asarray(labels).astype(str))
         cluster_ids, names = codes.codes.astype(int), list(codes.categories)
     kept = counts[:, np.flatnonzero(mask)]
-    log_expr = log1p_dense(kept, size_factors(counts) if normalize else None)
+    factors = size_factors(counts) if normalize else None
+    log_expr = log1p_sparse(kept, factors) if sp.issparse(kept) else log1p_dense(kept, factors)
     profiles = cluster_profiles(log_expr, cluster_ids, profile_stat)
     return SCReference(genes=genes[mask], profiles=profiles, labels=cluster_ids, cluster_names=names)

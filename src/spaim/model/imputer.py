@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,14 +12,17 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
+from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
-from spaim.io import atomic_path
+from spaim.io import atomic_path, check_can_write
 from spaim.model.losses import LossWeights
 from spaim.model.networks import SpaIMModule
 from spaim.pairing import PairedData, prepare_pair
 from spaim.preprocessing import SCReference
 from spaim.training import TrainingPlan, resolve_device, train_module
+from spaim.writer import open_h5ad_writer, resolve_chunk_size, resolve_dtype
 
 _SAVE_FILES = ("settings.json", "module.pt", "reference.npz", "history.csv")
 
@@ -56,6 +59,10 @@ class SpaIM:
         Latent width of each ReST layer (the number of layers is ``len(widths)``).
     norm
         ``"layer"`` (default) or ``"batch"`` normalisation inside the encoders.
+    threads
+        CPU threads for torch, BLAS and numba while this model computes (default: the
+        CPUs this process may use, capped by ``OMP_NUM_THREADS`` when set). On a shared
+        or busy machine, fewer threads than cores avoid spinning.
     seed
         Seed for clustering, initialisation, batching and augmentation.
 
@@ -85,9 +92,11 @@ class SpaIM:
         profile_stat: str = "mean",
         widths: Sequence[int] = (512, 256),
         norm: str = "layer",
+        threads: int | None = None,
         seed: int = 0,
         _reference: SCReference | None = None,
     ) -> None:
+        self.threads = resolve_threads(threads)
         self.setup_params = dict(
             st_layer=st_layer,
             sc_layer=sc_layer,
@@ -101,13 +110,17 @@ class SpaIM:
             profile_stat=profile_stat,
             seed=seed,
         )
-        data = prepare_pair(st, sc, genes=genes, reference=_reference, **self.setup_params)
+        with thread_limits(self.threads):
+            data = prepare_pair(st, sc, genes=genes, reference=_reference, **self.setup_params)
         self._init_from_data(data, widths, norm, seed)
 
     @classmethod
-    def from_paired_data(cls, data: PairedData, widths: Sequence[int] = (512, 256), norm: str = "layer", seed: int = 0) -> SpaIM:
-        """A model over already prepared data (used by cross-validation to share the SC clustering)."""
+    def from_paired_data(
+        cls, data: PairedData, widths: Sequence[int] = (512, 256), norm: str = "layer", seed: int = 0, threads: int | None = None
+    ) -> SpaIM:
+        """A model over already prepared data (used by cross-validation and tiles to share the SC clustering)."""
         model = cls.__new__(cls)
+        model.threads = resolve_threads(threads)
         model.setup_params = {"seed": seed, "normalize": data.normalize}
         model._init_from_data(data, widths, norm, seed)
         return model
@@ -158,15 +171,13 @@ class SpaIM:
             augment_copies=augment_copies,
         )
         self.device = resolve_device(device)
-        genes = np.arange(len(self.data.shared_st))
-        self._factors = self.data.st_size_factors()
-        st_log = self.data.st_log(genes, self._factors)
-        st = torch.from_numpy(np.ascontiguousarray(st_log.T))
-        sc = torch.from_numpy(self.data.reference.profiles_of(self.data.shared_sc))
-        self.history = train_module(self.module, st, sc, plan, seed=self.seed, device=self.device, progress=progress)
-        self.train_params = {k: v for k, v in asdict(plan).items() if k != "weights"} | asdict(plan.weights)
-        self.is_trained = True
-        self.scale_ = self._fit_scale(st_log)
+        with thread_limits(self.threads):
+            st_log = self.data.st_log_by_gene(slice(None), self.data.st_size_factors())
+            sc = torch.from_numpy(self.data.reference.profiles_of(self.data.shared_sc))
+            self.history = train_module(self.module, torch.from_numpy(st_log), sc, plan, seed=self.seed, device=self.device, progress=progress)
+            self.train_params = {k: v for k, v in asdict(plan).items() if k != "weights"} | asdict(plan.weights)
+            self.is_trained = True
+            self.scale_ = self._fit_scale(st_log)
         return self
 
     def _fit_scale(self, measured: np.ndarray) -> float:
@@ -174,70 +185,106 @@ class SpaIM:
 
         The cosine losses fix each profile's shape but not its size; a single least-squares
         factor over the training genes restores the scale without changing any metric.
+        ``measured`` is shared genes x ST cells; sums are taken chunk by chunk.
         """
-        predicted = self._generate(self.data.shared_sc)
-        scale = float((predicted * measured).sum() / max((predicted**2).sum(), 1e-12))
+        cross = square = 0.0
+        for genes, predicted in self._generate_chunks(self.data.shared_sc, scale=1.0):
+            cross += float(np.einsum("ij,ji->", predicted, measured[genes], dtype=np.float64))
+            square += float(np.einsum("ij,ij->", predicted, predicted, dtype=np.float64))
+        scale = cross / max(square, 1e-12)
         return scale if np.isfinite(scale) and scale > 0 else 1.0
 
     # ---------------------------------------------------------------- prediction
     @torch.no_grad()
-    def _generate(self, sc_genes: Sequence[str]) -> np.ndarray:
+    def _generate_chunks(
+        self, sc_genes: Sequence[str], scale: float, chunk_size: int | None = None
+    ) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield ``(genes, values)``: ST cells x a chunk of ``sc_genes``, clipped at 0 and scaled (float32 views)."""
         self.module.eval()
-        profiles = torch.from_numpy(self.data.reference.profiles_of(sc_genes))
-        out = [self.module.generate(chunk.to(self.device)).cpu() for chunk in profiles.split(4096)]
-        return np.clip(torch.cat(out).numpy().T, 0, None)
+        profiles = self.data.reference.profiles_of(sc_genes)
+        step = resolve_chunk_size(chunk_size, self.data.n_cells)
+        for start in range(0, len(profiles), step):
+            stop = min(start + step, len(profiles))
+            chunk = torch.from_numpy(profiles[start:stop]).to(self.device)
+            generated = self.module.generate(chunk).clamp_(min=0).mul_(scale)
+            yield slice(start, stop), generated.cpu().numpy().T
 
-    def predict(self, genes: Sequence[str]) -> np.ndarray:
-        """ST cells x ``genes`` predicted from the SC reference alone, on the log1p scale."""
+    def _check_genes(self, genes: Sequence[str] | None) -> list[str]:
         self._check_trained()
-        genes = list(genes)
-        self._check_imputable(genes)
-        return (self._generate(genes) * self.scale_).astype(np.float32)
+        genes = self.default_genes() if genes is None else list(genes)
+        check_imputable(genes, self.data.reference.genes)
+        return genes
+
+    def predict(self, genes: Sequence[str], chunk_size: int | None = None) -> np.ndarray:
+        """ST cells x ``genes`` predicted from the SC reference alone, on the log1p scale (float32).
+
+        ``chunk_size`` genes are generated at a time (default: chunks of about 256 MB);
+        only the result and one chunk are held in memory.
+        """
+        genes = self._check_genes(genes)
+        with thread_limits(self.threads):
+            out = np.empty((self.data.n_cells, len(genes)), dtype=np.float32)
+            for cols, values in self._generate_chunks(genes, self.scale_, chunk_size):
+                out[:, cols] = values
+        return out
 
     def default_genes(self) -> list[str]:
         """Every SC gene kept by the filter that the ST panel did not measure."""
-        measured = set(self.data.shared_sc)
-        return [g for g in self.data.reference.genes if g not in measured]
+        return self.data.default_genes()
 
-    def impute(self, genes: Sequence[str] | None = None) -> ad.AnnData:
-        """Impute genes for every ST cell.
+    def impute(
+        self,
+        genes: Sequence[str] | None = None,
+        out: str | os.PathLike | None = None,
+        *,
+        chunk_size: int | None = None,
+        dtype: str = "float32",
+        force: bool = False,
+        progress: bool = False,
+    ) -> ad.AnnData | Path:
+        """Impute genes for every ST cell, in memory or streamed to an ``.h5ad`` file.
 
         Parameters
         ----------
         genes
             SC gene names; default :meth:`default_genes`. Measured genes may be included
             (they are predicted from SC alone, e.g. to compare with the measurement).
+        out
+            Write to this ``.h5ad`` instead of returning an AnnData: genes are generated and
+            written ``chunk_size`` at a time, so memory holds one chunk whatever the number
+            of genes. The file appears only once complete.
+        chunk_size
+            Genes generated at a time (default: chunks of about 256 MB).
+        dtype
+            ``"float32"`` (default) or ``"float16"`` values.
+        force
+            Overwrite an existing ``out``.
+        progress
+            Show a progress bar over the chunks written to ``out``.
 
         Returns
         -------
-        A new AnnData: ST cells as ``obs`` (with ``obs`` and ``obsm["spatial"]`` copied),
-        imputed genes as ``var`` with a boolean ``measured`` column, log1p values in ``X``.
+        Without ``out``, a new AnnData: ST cells as ``obs`` (with ``obs`` and
+        ``obsm["spatial"]`` copied), imputed genes as ``var`` with a boolean ``measured``
+        column, log1p values in ``X``. With ``out``, the path of the same AnnData on disk.
         """
-        genes = self.default_genes() if genes is None else list(genes)
-        values = self.predict(genes)
-        out = ad.AnnData(
-            X=values,
-            obs=self.data.st_obs.copy(),
-            var=pd.DataFrame({"measured": [g in set(self.data.shared_sc) for g in genes]}, index=pd.Index(genes, dtype=str)),
-        )
-        if self.data.st_spatial is not None:
-            out.obsm["spatial"] = self.data.st_spatial.copy()
-        out.uns["spaim"] = {"scale": "log1p", "n_clusters": int(self.data.reference.n_clusters), "seed": int(self.seed)}
-        return out
+        genes = self._check_genes(genes)
+        dtype = resolve_dtype(dtype)
+        frame = imputed_frame(self.data, genes, self.seed)
+        if out is None:
+            frame.X = self.predict(genes, chunk_size).astype(dtype, copy=False)
+            return frame
+        check_can_write(out, force)
+        step = resolve_chunk_size(chunk_size, self.data.n_cells, dtype)
+        with thread_limits(self.threads), open_h5ad_writer(out, frame, dtype, force) as x:
+            chunks = self._generate_chunks(genes, self.scale_, step)
+            for cols, values in tqdm(chunks, total=-(-len(genes) // step), desc="writing", unit="chunk", disable=not progress, leave=False):
+                x[:, cols] = values
+        return Path(out)
 
     def _check_trained(self) -> None:
         if not self.is_trained:
             raise SpaIMInputError("the model is not trained yet: call model.train() first.")
-
-    def _check_imputable(self, genes: list[str]) -> None:
-        if len(set(genes)) != len(genes):
-            raise SpaIMInputError("the requested genes contain duplicates: pass each gene once.")
-        missing = [g for g in genes if g not in self.data.reference.genes]
-        if missing:
-            raise SpaIMInputError(
-                f"{len(missing)} requested gene(s) are not available in the SC reference (e.g. {missing[:3]}): "
-                "check the names, or pass them as genes= when creating the model so the SC expression filter keeps them."
-            )
 
     # ------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -270,7 +317,7 @@ class SpaIM:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike, st: ad.AnnData, sc: ad.AnnData, device: str = "auto") -> SpaIM:
+    def load(cls, path: str | os.PathLike, st: ad.AnnData, sc: ad.AnnData, device: str = "auto", threads: int | None = None) -> SpaIM:
         """Load a model saved with :meth:`save`, checking that ``st`` and ``sc`` match it."""
         path = Path(path)
         if not all((path / f).exists() for f in _SAVE_FILES):
@@ -285,7 +332,8 @@ class SpaIM:
             raise SpaIMInputError(f"the SC data lacks {len(missing)} gene(s) the model was trained with (e.g. {list(missing[:3])}): load it with the same SC data.")
         params = settings["setup_params"]
         model = cls(st, sc, _reference=reference, widths=settings["module_params"]["widths"],
-                    norm=settings["module_params"]["norm"], **{k: v for k, v in params.items() if k != "seed"}, seed=settings["seed"])
+                    norm=settings["module_params"]["norm"], **{k: v for k, v in params.items() if k != "seed"}, seed=settings["seed"],
+                    threads=threads)
         if model.data.shared_st != settings["shared_st"]:
             raise SpaIMInputError("the genes shared by ST and SC differ from those the model was trained on: use the same data.")
         model.module.load_state_dict(torch.load(path / "module.pt", map_location="cpu", weights_only=True))
@@ -304,3 +352,27 @@ class SpaIM:
             f"{len(self.data.reference.genes)} SC genes, {self.data.reference.n_clusters} SC clusters)"
         )
 
+
+def imputed_frame(data: PairedData, genes: Sequence[str], seed: int) -> ad.AnnData:
+    """The imputed AnnData without values: ST cells as ``obs`` (``obs``, ``obsm["spatial"]`` copied), ``genes`` as ``var``."""
+    measured = set(data.shared_sc)
+    frame = ad.AnnData(
+        obs=data.st_obs.copy(),
+        var=pd.DataFrame({"measured": [g in measured for g in genes]}, index=pd.Index(list(genes), dtype=str)),
+    )
+    if data.st_spatial is not None:
+        frame.obsm["spatial"] = data.st_spatial.copy()
+    frame.uns["spaim"] = {"scale": "log1p", "n_clusters": int(data.reference.n_clusters), "seed": int(seed)}
+    return frame
+
+
+def check_imputable(genes: list[str], available: pd.Index) -> None:
+    """Fail on duplicate genes or genes the SC reference cannot impute."""
+    if len(set(genes)) != len(genes):
+        raise SpaIMInputError("the requested genes contain duplicates: pass each gene once.")
+    missing = [g for g in genes if g not in available]
+    if missing:
+        raise SpaIMInputError(
+            f"{len(missing)} requested gene(s) are not available in the SC reference (e.g. {missing[:3]}): "
+            "check the names, or pass them as genes= when creating the model so the SC expression filter keeps them."
+        )
