@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from spaim.preprocessing import build_sc_reference, cluster_profiles, leiden_clusters, log1p_dense, size_factors
+from spaim.preprocessing import build_sc_reference, cluster_profiles, leiden_clusters, log1p_dense, log1p_sparse, size_factors
 
 
 def test_log1p_is_natural_log_and_optionally_normalised():
@@ -44,3 +44,18 @@ def test_reference_filters_rare_genes_but_keeps_requested_ones(merfish):
     expected = np.median(np.log1p(sc[cells, gene].X.ravel()))
     assert kept.profiles_of([gene])[0, col] == pytest.approx(expected)
     assert isinstance(kept.genes, pd.Index)
+
+
+def test_sparse_log1p_and_profiles_equal_the_dense_ones():
+    counts = sp.random(60, 12, density=0.3, format="csr", random_state=0, data_rvs=lambda n: np.arange(1, n + 1) % 7 + 1.0)
+    factors = size_factors(counts)
+    log_sparse = log1p_sparse(counts, factors)
+    assert sp.issparse(log_sparse) and log_sparse.nnz == counts.nnz
+    assert np.allclose(log_sparse.toarray(), log1p_dense(counts, factors))
+    assert np.allclose(log1p_dense(counts.T, factors, cells_axis=1), log1p_dense(counts, factors).T)
+    labels = np.arange(60) % 4
+    for stat in ("mean", "median"):
+        assert np.allclose(cluster_profiles(log_sparse, labels, stat), cluster_profiles(log_sparse.toarray(), labels, stat), atol=1e-6)
+    dense_ref = build_sc_reference(counts.toarray(), pd.Index([f"g{i}" for i in range(12)]), labels=labels, normalize=True)
+    sparse_ref = build_sc_reference(counts, pd.Index([f"g{i}" for i in range(12)]), labels=labels, normalize=True)
+    assert np.allclose(dense_ref.profiles, sparse_ref.profiles, atol=1e-6)

@@ -61,16 +61,12 @@ def thread_limits(threads: int | None = None) -> Iterator[int]:
                 numba.set_num_threads(numba_before)
 
 
-@contextlib.contextmanager
-def preserve_torch_threads() -> Iterator[None]:
-    """Restore torch's thread count after code that may change it.
+def preserve_torch_threads() -> contextlib.AbstractContextManager[int]:
+    """Hold every pool, numba included, at torch's current thread count, and restore torch's after.
 
-    scanpy's numba kernels share the OpenMP runtime with torch and can raise its thread
-    count (seen: from 1, set by OMP_NUM_THREADS=1, to 2), after which training ran 60x
-    slower on a busy machine (benchmarks/results/threads.txt).
+    For scanpy calls: its numba kernels share the OpenMP runtime with torch and can raise
+    torch's thread count (seen: from 1, set by OMP_NUM_THREADS=1, to 2), after which
+    training ran 60x slower on a busy machine (benchmarks/results/threads.txt). Import
+    scanpy before entering, so that numba is loaded and limited too.
     """
-    n_threads = torch.get_num_threads()
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n_threads)
+    return thread_limits(torch.get_num_threads())

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 import scipy.sparse as sp
 
 from spaim._threads import preserve_torch_threads
@@ -82,6 +81,8 @@ def leiden_clusters(
 
 
 def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
+    import scanpy as sc  # here, not at the top: tile workers never cluster and skip its import
+
     adata = ad.AnnData(sp.csr_matrix(counts, dtype=np.float32))
     with warnings.catch_warnings(), preserve_torch_threads():
         warnings.simplefilter("ignore")
@@ -97,6 +98,8 @@ def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
 
 
 def _leiden(graph: ad.AnnData, resolution: float, seed: int) -> np.ndarray:
+    import scanpy as sc
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sc.tl.leiden(

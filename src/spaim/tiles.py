@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from spaim._threads import available_cpus, resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
 from spaim.io import check_can_write
-from spaim.pairing import PairedData, prepare_pair
+from spaim.pairing import PairedData, prepare_pair, spatial_coordinates
 from spaim.preprocessing import SCReference
 from spaim.writer import open_h5ad_writer, resolve_chunk_size, resolve_dtype
 
@@ -258,11 +258,12 @@ def impute_slide(
     resolve_chunk_size(chunk_size, 1)
     if out is not None:
         check_can_write(out, force)
+    coords = spatial_coordinates(st) if isinstance(st, ad.AnnData) else None
+    if coords is None:
+        raise SpaIMInputError("ST has no coordinates, so it cannot be split into tiles: put them in obsm['spatial'].")
+    tiles = spatial_tiles(coords, n_tiles)
     with thread_limits(threads if scheduler == INLINE or threads is not None else None):
         data = prepare_pair(st, sc, genes=genes, seed=seed, **setup)
-    if data.st_spatial is None:
-        raise SpaIMInputError("ST has no coordinates, so it cannot be split into tiles: put them in obsm['spatial'].")
-    tiles = spatial_tiles(data.st_spatial, n_tiles)
     job = TileJob(genes=data.default_genes() if genes is None else list(genes), seed=seed, threads=threads,
                   model_params=model_params, train_params=params, dtype=dtype, chunk_size=chunk_size)
     return impute_tiles(data, tiles, job, out, scheduler=scheduler, workers=workers, work_dir=work_dir, force=force, progress=progress)
