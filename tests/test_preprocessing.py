@@ -59,3 +59,19 @@ def test_sparse_log1p_and_profiles_equal_the_dense_ones():
     dense_ref = build_sc_reference(counts.toarray(), pd.Index([f"g{i}" for i in range(12)]), labels=labels, normalize=True)
     sparse_ref = build_sc_reference(counts, pd.Index([f"g{i}" for i in range(12)]), labels=labels, normalize=True)
     assert np.allclose(dense_ref.profiles, sparse_ref.profiles, atol=1e-6)
+
+
+def test_leiden_on_a_reference_above_scanpys_exact_search_limit():
+    """Regression: >= 8,192 cells took scanpy's pynndescent route and failed on scipy >= 1.17."""
+    rng = np.random.default_rng(0)
+    n_cells, n_types = 10_000, 4
+    types = rng.integers(0, n_types, n_cells)
+    rates = np.zeros((n_types, 40))
+    for k in range(n_types):
+        rates[k, 10 * k : 10 * k + 10] = 5.0  # each type expresses its own ten genes
+    counts = sp.csr_matrix(rng.poisson(rates[types] + 0.05).astype(np.float32))
+    labels = leiden_clusters(counts, resolution=0.1, seed=0)
+    assert len(labels) == n_cells
+    agreement = pd.crosstab(labels, types).max(axis=1).sum() / n_cells
+    assert agreement > 0.99  # the clusters recover the planted cell types
+    assert np.array_equal(labels, leiden_clusters(counts, resolution=0.1, seed=0))

@@ -10,6 +10,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.neighbors import KNeighborsTransformer
 
 from spaim._threads import preserve_torch_threads
 from spaim.errors import SpaIMInputError
@@ -93,8 +94,28 @@ def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
         sc.pp.scale(adata, max_value=10)
         n_comps = max(1, min(50, adata.n_vars - 1, adata.n_obs - 1))
         sc.pp.pca(adata, n_comps=n_comps, random_state=seed)
-        sc.pp.neighbors(adata, n_neighbors=min(15, adata.n_obs - 1), random_state=seed)
+        n_neighbors = min(15, adata.n_obs - 1)
+        transformer = _knn_transformer(adata.n_obs, n_neighbors)
+        sc.pp.neighbors(adata, n_neighbors=n_neighbors, random_state=seed, transformer=transformer)
     return adata
+
+
+#: scanpy searches neighbours exactly below this many cells and with pynndescent above it.
+_SCANPY_EXACT_MAX_CELLS = 8192
+
+
+def _knn_transformer(n_cells: int, n_neighbors: int) -> KNeighborsTransformer | None:
+    """None (scanpy's own exact search) for small references, else the same exact search made explicit.
+
+    Above ``_SCANPY_EXACT_MAX_CELLS`` cells scanpy 1.11 switches to pynndescent, whose
+    result is a scipy sparse *array*; scanpy then calls ``getnnz`` on it, which sparse arrays
+    lack from scipy 1.17 on, so every real-sized reference failed. scikit-learn's
+    transformer returns a sparse matrix, is exact and deterministic, and searches in chunks
+    (bounded memory, time quadratic in cells: about 2 s of CPU for 20,000 cells).
+    """
+    if n_cells < _SCANPY_EXACT_MAX_CELLS:
+        return None
+    return KNeighborsTransformer(n_neighbors=n_neighbors, algorithm="brute", metric="euclidean")
 
 
 def _leiden(graph: ad.AnnData, resolution: float, seed: int) -> np.ndarray:
