@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="output values (default float32)")
     g.add_argument("--tiles", type=int, default=1, help="split the slide into this many spatial tiles, one model each (default 1)")
     g.add_argument("--workers", type=int, default=2, help="local Dask worker processes for --tiles (default 2)")
-    g.add_argument("--scheduler", help="address of a running Dask scheduler for --tiles (default: a local cluster)")
+    g.add_argument("--scheduler", help="address of a running Dask scheduler for --tiles (default: a local cluster; 'inline': no Dask, one tile after another)")
     p.set_defaults(func=cmd_impute)
 
     p = sub.add_parser("cv", help="cross-validate over shared genes (per-gene CSV out)")
