@@ -116,17 +116,20 @@ def _reset_peak() -> None:
         fh.write("5")
 
 
-def _matmul_gflops(seconds: float = 1.0) -> float:
-    """Float32 matmul throughput at torch's thread count, measured now (the flop bound's denominator)."""
+def _matmul_gflops(cpu_seconds: float = 1.0) -> float:
+    """Float32 matmul flops per CPU-second at torch's thread count, measured now (the bound's denominator).
+
+    CPU time, not wall: on a shared machine wall time depends on the other jobs.
+    """
     import torch
 
     a, b = torch.rand(1024, 2048), torch.rand(2048, 1024)
     a @ b
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    n, start = 0, time.process_time()
+    while time.process_time() - start < cpu_seconds:
         a @ b
         n += 1
-    return 2 * 1024 * 2048 * 1024 * n / (time.perf_counter() - start) / 1e9
+    return 2 * 1024 * 2048 * 1024 * n / (time.process_time() - start) / 1e9
 
 
 def _epoch_flops(model) -> float:
@@ -243,9 +246,18 @@ def run_child(method: str, python: str, st_path: Path, sc_path: Path, threads: i
 
 
 # --------------------------------------------------------------------------- report
+COLUMNS = {
+    "cells": "cells", "method": "method", "status": "status", "threads": "threads", "load": "load",
+    "clusters": "SC clusters", "epochs": "epochs", "wall_s": "wall s", "cpu_s": "CPU s", "peak_mb": "peak MB",
+    "setup_s": "set-up s", "train_s": "train s", "impute_s": "impute s", "impute_peak_mb": "impute peak MB",
+    "cpu_s_per_epoch": "CPU s/epoch", "bound_s_per_epoch": "bound s/epoch", "params_M": "params M",
+}
+
+
 def write_doc(table: pd.DataFrame) -> None:
     from spaim._markdown import markdown_table
 
+    table = table.assign(load=table["host"].str.extract(r"load ([0-9.]+)", expand=False))
     lines = [
         "# Scale: SpaIM on slides of 10^4-10^6 cells",
         "",
@@ -253,13 +265,20 @@ def write_doc(table: pd.DataFrame) -> None:
         "raw rows in `benchmarks/results/scale.csv`. Each row is one fresh process: wall (from its",
         "start to its exit), its CPU seconds (`getrusage`) and its peak RSS (`VmHWM`, also per",
         "phase: read, set-up, train, impute) are that process's own. `bound` is the epoch's matmul",
-        "flops (torch's flop counter, forward and backward) over the float32 matmul rate",
-        "measured in the same process.",
+        "flops (torch's flop counter, forward and backward) over the float32 matmul flops per",
+        "CPU-second measured in the same process, to compare with CPU s/epoch; `load` is the machine's 1-minute load average (2 cores).",
         "",
     ]
-    for (host, arch), part in table.groupby(["host", "architecture"], sort=False):
-        lines += [f"## {arch} architecture, {host}", "", markdown_table(part.drop(columns=["host", "architecture"])), ""]
-    lines += ["## GPU", "", "Not measured yet: no CUDA GPU was available to this run. `device=\"auto\"` uses CUDA when present.", ""]
+    for (arch, pair), part in table.groupby(["architecture", "pair"], sort=False):
+        lines += [f"## {arch} architecture; slide x {pair}", "",
+                  markdown_table(part[[c for c in COLUMNS if c in part]].rename(columns=COLUMNS)), ""]
+        ok = part[part["status"] == "ok"].pivot_table(index=["when", "cells"], columns="method", values=["wall_s", "peak_mb"])
+        if "tangram" in ok.columns.get_level_values(1) and "spaim" in ok.columns.get_level_values(1):
+            ratios = pd.DataFrame({"wall spaim/Tangram": ok["wall_s"]["spaim"] / ok["wall_s"]["tangram"],
+                                   "peak spaim/Tangram": ok["peak_mb"]["spaim"] / ok["peak_mb"]["tangram"]}).dropna()
+            lines += ["Ratios from the same run (same synthetic pair, one after the other):", "",
+                      markdown_table(ratios.reset_index()), ""]
+    lines += ["## GPU", "", "Not measured yet: no CUDA GPU was lent to the runs above. `device=\"auto\"` uses CUDA when present.", ""]
     DOC.write_text("\n".join(lines))
 
 
@@ -289,7 +308,8 @@ def main() -> None:
             st_path, sc_path = Path(folder) / "st.h5ad", Path(folder) / "sc.h5ad"
             st.write_h5ad(st_path)
             sc.write_h5ad(sc_path)
-            info = {"cells": n, "panel": st.n_vars, "ref": f"{sc.n_obs}x{sc.n_vars}", "build_s": time.perf_counter() - t}
+            info = {"cells": n, "pair": f"{st.n_vars}-gene panel, {sc.n_obs} x {sc.n_vars} reference ({args.source})",
+                    "build_s": time.perf_counter() - t}
             del st, sc
             rows = [run_child("spaim", sys.executable, st_path, sc_path, args.threads, args.epochs, args.timeout)]
             if args.tangram and n <= args.tangram_max_cells:
