@@ -1,9 +1,11 @@
-"""Turn the benchmark's cached held-out predictions of peer methods into imputed .h5ad files.
+"""Turn the benchmark's cached held-out predictions of other methods into imputed .h5ad files.
 
 Usage: python benchmarks/downstream_peers.py OUT_DIR DATASET [DATASET ...]
 Reuses runs/benchmark/cache as written by benchmarks/run_benchmark.sh (same folds, seed and
-options); a peer is taken only where all its folds are cached, so nothing long runs here.
-Writes OUT_DIR/DATASET/PEER.h5ad: ST cells x shared genes, log1p held-out predictions.
+options); a method is taken only where all its folds are cached, so nothing long runs here.
+Writes OUT_DIR/DATASET/METHOD.h5ad: ST cells x shared genes, held-out predictions on the
+normalised scale of the benchmark's leading scoring (count-scale outputs normalised by the
+fold's training-gene size factors, :mod:`spaim.benchmark.scoring`).
 """
 
 import sys
@@ -18,10 +20,10 @@ from spaim.datasets import locate
 from spaim.io import write_h5ad
 
 CACHE = Path("runs/benchmark/cache")
-PEERS = ("spage", "tangram", "gimvi", "stplus")
+PEERS = ("spaim_paper", "cluster_transfer", "spage", "tangram", "gimvi", "stplus", "novosparc")
 FOLDS, SEED = 5, 0
-#: The options of benchmarks/run_benchmark.sh, so the cache fingerprints match.
-OPTIONS = {"tangram": {"epochs": 200}, "gimvi": {"epochs": 100}, "stplus": {"max_epoch_num": 500}}
+#: The options of benchmarks/run_benchmark.sh (none: every method at its defaults), so the cache fingerprints match.
+OPTIONS: dict[str, dict] = {}
 
 
 def cached_peers(name: str) -> list[str]:
@@ -46,8 +48,9 @@ def main(out: str, *names: str) -> None:
                 continue
             var = pd.DataFrame({"measured": True}, index=pd.Index(result.inputs.st_genes, dtype=str))
             # As in the metrics' policy, a non-finite prediction counts as no prediction (0 on log1p).
-            prediction = np.nan_to_num(run.prediction, nan=0.0, posinf=0.0, neginf=0.0)
-            n_bad = int((~np.isfinite(run.prediction)).any(axis=0).sum())
+            normalized = result.prediction_panel(peer, "normalized")
+            prediction = np.nan_to_num(normalized, nan=0.0, posinf=0.0, neginf=0.0)
+            n_bad = int((~np.isfinite(normalized)).any(axis=0).sum())
             if n_bad:
                 print(f"{name} {peer}: {n_bad} gene(s) with NaN/Inf predictions set to 0")
             version = ad.AnnData(prediction, obs=pd.DataFrame(index=result.inputs.st.obs_names), var=var)

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Regenerate docs/benchmark: every bundled dataset, every method that runs here.
-# Needs the benchmark environment (see benchmarks/README.md). Takes about an hour on 2 busy cores.
-# Results are cached under runs/benchmark/cache: rerunning resumes where it stopped.
+# Regenerate docs/benchmark: every bundled dataset, every method that runs here, each peer at its
+# own defaults (no budget overrides), 1 thread per method. Needs the benchmark environment
+# (benchmarks/README.md). Hours on 2 busy cores: run it with nohup; results are cached under
+# runs/benchmark/cache, so rerunning resumes where it stopped (METHODS=... runs a subset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPAIM="${SPAIM:-.venv-bench/bin/spaim}"
-OUT=runs/benchmark
-"$SPAIM" benchmark --dataset slideseq_cerebellum,merfish_hypothalamus,seqfish_visp_cortex,osmfish_cortex,visium_lymphnode --allow-non-integer \
-    --methods spaim,knn,spage,tangram,gimvi,stplus,novosparc \
-    --folds 5 --seed 0 --timeout 900 \
-    --option tangram.epochs=200 --option gimvi.epochs=100 --option stplus.max_epoch_num=500 \
-    --out "$OUT" "$@"
+OUT="${OUT:-runs/benchmark}"
+METHODS="${METHODS:-spaim,spaim_paper,libsize,gene_mean,knn,cluster_transfer,spage,tangram,gimvi,stplus,novosparc}"
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1
+"$SPAIM" benchmark --dataset slideseq_cerebellum,merfish_hypothalamus,seqfish_visp_cortex,osmfish_cortex,visium_lymphnode \
+    --allow-non-integer --methods "$METHODS" --folds 5 --seed 0 --timeout 7200 --out "$OUT" "$@"
 mkdir -p docs/benchmark
 cp "$OUT"/summary.csv "$OUT"/per_gene.csv "$OUT"/report.md "$OUT"/*.png docs/benchmark/

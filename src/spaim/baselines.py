@@ -1,4 +1,4 @@
-"""A simple, strong baseline: each ST cell takes the mean expression of its nearest SC cells."""
+"""Simple, strong floors: nearest SC cells (kNN) and soft cluster transfer."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
+from spaim.cell_basis import TEMPERATURES, choose_temperature, cluster_affinity, soft_assignment
 from spaim.pairing import PairedData
 from spaim.preprocessing import Matrix, log1p_dense, size_factors
 
@@ -62,3 +63,35 @@ def knn_predictor(sc_counts: Matrix, sc_genes, k: int = 20, n_components: int = 
         return knn_impute(st_train, sc_train, sc_test, k=k, n_components=n_components, seed=seed)
 
     return predict
+
+
+
+def cluster_transfer_impute(
+    st_log: np.ndarray,
+    profiles_train: np.ndarray,
+    profiles_target: np.ndarray,
+    temperatures: tuple[float, ...] = TEMPERATURES,
+    seed: int = 0,
+) -> tuple[np.ndarray, float]:
+    """Predict target genes as each ST cell's soft mixture of SC cluster profiles.
+
+    Each ST cell is soft-assigned to the SC clusters by a softmax over its correlations
+    with the clusters' profiles on the training genes
+    (:func:`spaim.cell_basis.cluster_affinity`). The temperature is chosen among
+    ``temperatures`` on a validation share of the training genes
+    (:func:`spaim.cell_basis.choose_temperature`), so the genes to predict are never seen.
+
+    Parameters
+    ----------
+    st_log
+        ST cells x training genes, log scale.
+    profiles_train, profiles_target
+        Training genes x clusters and target genes x clusters (SC cluster means).
+
+    Returns
+    -------
+    ST cells x target genes, and the chosen temperature.
+    """
+    temperature = choose_temperature(st_log, profiles_train, temperatures, seed=seed)
+    weights = soft_assignment(cluster_affinity(st_log, profiles_train), temperature)
+    return (weights @ np.asarray(profiles_target, dtype=np.float32).T).astype(np.float32), temperature

@@ -34,7 +34,10 @@ def _add_setup_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("preprocessing and model")
     g.add_argument("--ignore-case", action="store_true", help="match gene names ignoring case")
     g.add_argument("--allow-non-integer", action="store_true", help="accept already-processed (non-integer) values")
-    g.add_argument("--normalize", action="store_true", help="library-size normalise before log1p")
+    g.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=True,
+                   help="library-size normalise before log1p (default; --no-normalize: plain log1p, as the paper)")
+    g.add_argument("--architecture", choices=("cellbasis", "paper"), default="cellbasis",
+                   help="cellbasis (default): cell-wide layers through ST-cell features; paper: as published")
     g.add_argument("--labels-key", help="SC obs column with cell labels to use instead of Leiden clusters")
     g.add_argument("--n-clusters", type=int, help="target number of SC Leiden clusters")
     g.add_argument("--epochs", type=int, default=300, help="maximum training epochs (default 300)")
@@ -56,6 +59,10 @@ def _setup_kwargs(args: argparse.Namespace) -> dict:
         if getattr(args, layer, None):
             kwargs[layer] = getattr(args, layer)
     return kwargs
+
+
+def _model_kwargs(args: argparse.Namespace) -> dict:
+    return {"architecture": args.architecture}
 
 
 def _train_kwargs(args: argparse.Namespace) -> dict:
@@ -93,10 +100,10 @@ def cmd_impute(args: argparse.Namespace) -> int:
         from spaim.tiles import impute_slide
 
         impute_slide(st, sc, args.tiles, genes, args.out, scheduler=args.scheduler, workers=args.workers, threads=args.threads,
-                     seed=args.seed, **_setup_kwargs(args), **_train_kwargs(args), **_output_kwargs(args))
+                     seed=args.seed, **_setup_kwargs(args), **_model_kwargs(args), **_train_kwargs(args), **_output_kwargs(args))
         _say(args, f"wrote {args.tiles} tiles of imputed genes for {st.n_obs} cells to {args.out}")
         return 0
-    model = SpaIM(st, sc, genes=genes, seed=args.seed, threads=args.threads, **_setup_kwargs(args))
+    model = SpaIM(st, sc, genes=genes, seed=args.seed, threads=args.threads, **_setup_kwargs(args), **_model_kwargs(args))
     _say(args, f"{model!r}\n{model.data.gene_summary()}")
     model.train(**_train_kwargs(args))
     imputed = model.impute(genes, out=args.out, progress=not args.quiet, **_output_kwargs(args))
@@ -112,7 +119,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
     check_can_write(args.out, args.force)
     st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
     table = cross_validate(st, sc, folds=args.folds, seed=args.seed, progress=not args.quiet, threads=args.threads,
-                           **_setup_kwargs(args), max_epochs=args.epochs, device=args.device)
+                           **_setup_kwargs(args), **_model_kwargs(args), max_epochs=args.epochs, device=args.device)
     write_csv(table, args.out, force=args.force)
     print(format_summary({"spaim": table}))
     return 0
@@ -132,7 +139,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(args, f"{args.dataset}: {st.n_obs} ST cells, {sc.n_obs} SC cells, {data.reference.n_clusters} SC clusters; "
                f"{data.gene_summary()}; {args.folds}-fold cross-validation over shared genes")
     factories = {
-        "spaim": lambda: spaim_predictor(seed=args.seed, threads=args.threads, **_train_kwargs(args) | {"progress": False}),
+        "spaim": lambda: spaim_predictor(seed=args.seed, threads=args.threads, **_model_kwargs(args),
+                                         **_train_kwargs(args) | {"progress": False}),
         "knn": lambda: knn_predictor(expression_matrix(sc, "SC", setup.get("sc_layer"), True), sc.var_names, seed=args.seed),
     }
     methods = [m.strip() for m in args.methods.split(",")]

@@ -21,7 +21,7 @@ SETUP_KEYS = (
     "st_layer", "sc_layer", "ignore_case", "allow_non_integer", "normalize", "min_cell_fraction",
     "labels_key", "resolution", "n_clusters", "profile_stat",
 )
-MODEL_KEYS = ("widths", "norm", "threads")
+MODEL_KEYS = ("widths", "norm", "architecture", "style_input", "threads")
 
 
 def make_folds(n_genes: int, folds: int, seed: int = 0) -> list[np.ndarray]:

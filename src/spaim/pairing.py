@@ -108,7 +108,7 @@ def prepare_pair(
     sc_layer: str | None = None,
     ignore_case: bool = False,
     allow_non_integer: bool = False,
-    normalize: bool = False,
+    normalize: bool = True,
     min_cell_fraction: float = 0.1,
     labels_key: str | None = None,
     resolution: float = 1.0,

@@ -77,7 +77,7 @@ def leiden_clusters(
         raise SpaIMInputError(f"n_clusters={n_clusters} must be between 1 and the number of SC cells ({n_cells}): lower it.")
     graph = _knn_graph(counts, seed, n_top_genes)
     if n_clusters is None:
-        return _leiden(graph, resolution, seed)
+        return leiden_on_graph(graph, resolution, seed)
     return leiden_with_n_clusters(graph, n_clusters, seed)
 
 
@@ -118,7 +118,8 @@ def _knn_transformer(n_cells: int, n_neighbors: int) -> KNeighborsTransformer | 
     return KNeighborsTransformer(n_neighbors=n_neighbors, algorithm="brute", metric="euclidean")
 
 
-def _leiden(graph: ad.AnnData, resolution: float, seed: int) -> np.ndarray:
+def leiden_on_graph(graph: ad.AnnData, resolution: float, seed: int) -> np.ndarray:
+    """Leiden clusters (integer labels) of a scanpy neighbour graph at ``resolution``."""
     import scanpy as sc
 
     with warnings.catch_warnings():
@@ -132,12 +133,12 @@ def _leiden(graph: ad.AnnData, resolution: float, seed: int) -> np.ndarray:
 def leiden_with_n_clusters(graph: ad.AnnData, n_clusters: int, seed: int) -> np.ndarray:
     """Leiden on a neighbour graph, bisecting the resolution to give ``n_clusters`` (or the closest count)."""
     lo, hi = 0.01, 10.0
-    best = _leiden(graph, 1.0, seed)
+    best = leiden_on_graph(graph, 1.0, seed)
     for _ in range(20):
         if len(np.unique(best)) == n_clusters:
             break
         mid = np.sqrt(lo * hi)
-        labels = _leiden(graph, mid, seed)
+        labels = leiden_on_graph(graph, mid, seed)
         if abs(len(np.unique(labels)) - n_clusters) < abs(len(np.unique(best)) - n_clusters):
             best = labels
         lo, hi = (mid, hi) if len(np.unique(labels)) < n_clusters else (lo, mid)
@@ -192,7 +193,7 @@ def build_sc_reference(
     resolution: float = 1.0,
     n_clusters: int | None = None,
     profile_stat: str = "mean",
-    normalize: bool = False,
+    normalize: bool = True,
     seed: int = 0,
 ) -> SCReference:
     """Filter SC genes, cluster SC cells (or use ``labels``) and compute cluster profiles.

@@ -10,7 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from spaim.errors import SpaIMInputError
-from spaim.model.losses import GENERATOR_TARGETS, LossWeights, cosine_loss, spaim_loss
+from spaim.model.losses import GENERATOR_TARGETS, SIMILARITIES, LossWeights, cosine_loss, spaim_loss
 from spaim.model.networks import SpaIMModule
 
 
@@ -50,6 +50,9 @@ class TrainingPlan:
         ``"reconstruction"`` (paper), the ``"measured"`` ST profile, or ``"both"``.
     augment_copies
         Extra copies of each training gene per epoch with half its SC profile zeroed.
+    similarity
+        ``"cosine"`` (paper) or ``"pearson"`` (genes centred over cells first) in the
+        reconstruction, generation and validation losses.
     """
 
     max_epochs: int = 300
@@ -58,10 +61,13 @@ class TrainingPlan:
     validation_fraction: float = 0.1
     patience: int = 20
     weights: LossWeights = field(default_factory=LossWeights)
-    generator_target: str = "reconstruction"
+    generator_target: str = "measured"
     augment_copies: int = 0
+    similarity: str = "cosine"
 
     def __post_init__(self) -> None:
+        if self.similarity not in SIMILARITIES:
+            raise SpaIMInputError(f"similarity '{self.similarity}' is unknown: use one of {SIMILARITIES}.")
         if self.generator_target not in GENERATOR_TARGETS:
             raise SpaIMInputError(f"generator_target '{self.generator_target}' is unknown: use one of {GENERATOR_TARGETS}.")
         if self.max_epochs < 1 or self.batch_size < 2:
@@ -122,8 +128,9 @@ def train_module(
     # The fused kernel makes the optimiser step ~3x faster on CPU (benchmarks/optimizer_step.py).
     module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=plan.lr, fused=True)
-    history, best_val, since_best = [], np.inf, 0
-    best_state = None  # one buffer, overwritten in place at each better epoch
+    history, best_state, best_val, since_best = [], None, np.inf, 0
+    if len(val_idx):  # the untrained state competes too (the cell basis starts from cluster transfer)
+        best_val, best_state = validation_loss(module, st_val, sc_val, plan.similarity), _keep_state(module, None)
     bar = tqdm(range(plan.max_epochs), desc="SpaIM training", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         module.train()
@@ -131,7 +138,7 @@ def train_module(
         sums: dict[str, float] = {}
         for batch in _batches(len(rows_epoch), plan.batch_size, generator):
             st_b, sc_b = st[rows_epoch[batch]].to(device), sc_epoch[batch].to(device)
-            loss, terms = spaim_loss(module(st_b, sc_b), st_b, plan.weights, plan.generator_target)
+            loss, terms = spaim_loss(module(st_b, sc_b), st_b, plan.weights, plan.generator_target, plan.similarity)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -139,7 +146,7 @@ def train_module(
                 sums[name] = sums.get(name, 0.0) + value * len(batch)
         row = {"epoch": epoch, **{k: v / len(rows_epoch) for k, v in sums.items()}}
         if len(val_idx):
-            row["validation"] = validation_loss(module, st_val, sc_val)
+            row["validation"] = validation_loss(module, st_val, sc_val, plan.similarity)
             if row["validation"] < best_val - 1e-5:
                 best_val, since_best = row["validation"], 0
                 best_state = _keep_state(module, best_state)
@@ -166,7 +173,7 @@ def _keep_state(module: torch.nn.Module, buffer: dict[str, torch.Tensor] | None)
 
 
 @torch.no_grad()
-def validation_loss(module: SpaIMModule, st: torch.Tensor, sc: torch.Tensor) -> float:
+def validation_loss(module: SpaIMModule, st: torch.Tensor, sc: torch.Tensor, similarity: str = "cosine") -> float:
     """Generation loss of held-aside genes against their measured ST profiles."""
     module.eval()
-    return float(cosine_loss(module.generate(sc), st))
+    return float(cosine_loss(module.generate(sc), st, similarity))

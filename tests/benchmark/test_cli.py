@@ -21,9 +21,10 @@ def test_benchmark_command_writes_all_outputs(pair_files, run, tmp_path):
     args = parse("--st", st, "--sc", sc, "--name", "merfish", "--methods", "knn", "--folds", "3", "--out", str(out), "--quiet")
     assert args.func(args) == 0
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary["method"]) == ["knn"] and summary.loc[0, "status"] == "ok"
+    assert list(summary["method"]) == ["knn", "knn"] and list(summary["scoring"]) == ["normalized", "raw"]
+    assert (summary["status"] == "ok").all() and summary["domain_ari"].notna().all()
     per_gene = pd.read_csv(out / "per_gene.csv")
-    assert list(per_gene.columns) == ["dataset", "method", "fold", "gene", "pcc", "ssim", "rmse", "js"]
+    assert list(per_gene.columns) == ["dataset", "method", "scoring", "fold", "gene", "pcc", "ssim", "rmse", "js"]
     # No SpaIM in this run, so no maps of its best, median and worst genes.
     assert {p.name for p in out.glob("*.png")} == {"boxplots_merfish.png"}
     report = (out / "report.md").read_text()

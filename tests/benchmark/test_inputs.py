@@ -22,4 +22,4 @@ def test_measured_is_log1p_of_the_held_out_counts(pair):
     inputs = build_inputs(st, sc)
     fold = inputs.folds(5, seed=0)[2]
     gene = inputs.st_genes[fold.test[0]]
-    np.testing.assert_allclose(inputs.measured(fold)[:, 0], np.log1p(np.asarray(st[:, gene].X).ravel()), rtol=1e-6)
+    np.testing.assert_allclose(inputs.measured(fold, "raw")[:, 0], np.log1p(np.asarray(st[:, gene].X).ravel()), rtol=1e-6)

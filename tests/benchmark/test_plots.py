@@ -14,9 +14,11 @@ def test_figures_are_written(run, tmp_path):
     assert spatial_maps(result, per_gene, peer=None, method="spage") is None  # a failed method has no maps
 
 
-def test_representative_genes_are_best_median_worst_by_pcc(run):
+def test_representative_genes_are_best_median_worst_by_pcc_then_markers(run):
     per_gene = per_gene_table([run[2]])
-    picks = representative_genes(per_gene, "merfish", "knn")
-    pcc = per_gene.set_index("gene")["pcc"]
+    normalized = per_gene[per_gene["scoring"] == "normalized"]
+    picks = representative_genes(per_gene, "merfish", "knn", markers=("Aqp4", "NotAGene"))
+    pcc = normalized.set_index("gene")["pcc"]
     assert pcc[picks["best"]] == pcc.max() and pcc[picks["worst"]] == pcc.min()
     assert pcc[picks["worst"]] <= pcc[picks["median"]] <= pcc[picks["best"]]
+    assert picks["marker Aqp4"] == "Aqp4" and len(picks) == 4

@@ -15,7 +15,8 @@ def test_each_method_predicts_every_shared_gene_once(run):
     assert knn.prediction.shape == result.inputs.st.shape and np.isfinite(knn.prediction).all()
     assert knn.wall_s > 0 and knn.peak_mb > 50
     table = result.per_gene()
-    assert sorted(table["gene"]) == sorted(result.inputs.st_genes)
+    for scoring in ("normalized", "raw"):
+        assert sorted(table.loc[table["scoring"] == scoring, "gene"]) == sorted(result.inputs.st_genes)
     assert set(table["fold"]) == set(range(FOLDS))
 
 

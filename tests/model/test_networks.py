@@ -49,3 +49,33 @@ def test_losses_are_zero_for_perfect_agreement():
     total, terms = spaim_loss(out, torch.rand(5, 40), LossWeights(content=0, style=0, reconstruction=0, generation=1))
     assert total.item() == terms["generation"]
     assert set(terms) == {"content", "style", "reconstruction", "generation"}
+
+
+def _cellbasis_module():
+    torch.manual_seed(0)
+    module = SpaIMModule(n_cells=40, n_clusters=6, widths=(16, 8), norm="layer", n_features=5)
+    module.cells.set_basis(torch.randn(40, 5), torch.softmax(torch.randn(40, 6), dim=1))
+    return module
+
+
+def test_cellbasis_parameters_do_not_grow_with_cells_times_width():
+    def count(n_cells):
+        return sum(p.numel() for p in SpaIMModule(n_cells, 6, (16, 8), n_features=5).parameters())
+
+    assert count(4000) - count(40) == 4000 - 40  # only the per-cell offset
+    paper = sum(p.numel() for p in SpaIMModule(4000, 6, (16, 8)).parameters()) - sum(
+        p.numel() for p in SpaIMModule(40, 6, (16, 8)).parameters())
+    assert paper > 40 * (4000 - 40)  # encoder inputs and decoder outputs are cells wide
+
+
+def test_cellbasis_generator_adds_the_cluster_transfer_path():
+    module = _cellbasis_module().eval()
+    sc = torch.rand(3, 6)
+    with torch.no_grad():
+        for layer in module.decoder.layers:  # silence the learned part: only the transfer path is left
+            layer.weight.zero_()
+            layer.bias.zero_()
+        generated = module.generate(sc)
+    assert torch.allclose(generated, sc @ module.cells.assignment.T, atol=1e-6)
+    out = module(torch.rand(3, 40), sc)
+    assert out.reconstruction.shape == out.generation.shape == (3, 40)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from spaim.benchmark.plots import metric_boxplots, save, spatial_maps
 from spaim.benchmark.protocol import DatasetResult, DatasetSpec, run_benchmark
-from spaim.benchmark.report import best_peer, per_gene_table, summary_table, write_report
+from spaim.benchmark.report import MARKERS, best_peer, cell_level_table, per_gene_table, summary_table, write_report
 from spaim.datasets import DATASETS, locate
 from spaim.errors import SpaIMInputError
 from spaim.io import atomic_path, write_csv
 
-DEFAULT_METHODS = "spaim,knn,spage,tangram,gimvi,stplus"
+DEFAULT_METHODS = "spaim,libsize,gene_mean,knn,cluster_transfer,spage,tangram,gimvi,stplus"
 
 
 def register(subparsers) -> None:
@@ -56,7 +56,7 @@ def write_outputs(
 ) -> None:
     """``per_gene.csv``, ``summary.csv``, the PNGs and ``report.md`` in ``out`` (each written atomically)."""
     per_gene = per_gene_table(results)
-    summary = summary_table(results, per_gene)
+    summary = summary_table(results, per_gene, cell_level_table(results))
     write_csv(per_gene, out / "per_gene.csv", force=True)
     write_csv(summary, out / "summary.csv", force=True)
     figures = {}
@@ -65,11 +65,11 @@ def write_outputs(
         figures[name] = []
         if name in set(per_gene["dataset"]):
             figures[name].append(save(metric_boxplots(per_gene, name), out / f"boxplots_{name}.png").name)
-            maps = spatial_maps(result, per_gene, best_peer(summary, name))
+            maps = spatial_maps(result, per_gene, best_peer(summary, name), markers=MARKERS)
             if maps is not None:
                 figures[name].append(save(maps, out / f"maps_{name}.png").name)
     with atomic_path(out / "report.md", force=True) as tmp:
-        write_report(tmp, summary, figures, command, folds, seed, options)
+        write_report(tmp, summary, figures, command, folds, seed, options, per_gene)
 
 
 def _command(args: argparse.Namespace) -> str:

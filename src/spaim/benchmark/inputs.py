@@ -8,11 +8,15 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from spaim.benchmark.scoring import truth
 from spaim.crossval import make_folds
 from spaim.genes import match_genes
 from spaim.pairing import spatial_coordinates
-from spaim.preprocessing import log1p_dense
 from spaim.validation import expression_matrix
+
+
+#: ``st.obs`` column with ST cell types, kept for the cell-type ARI where a dataset has it.
+ST_LABELS_KEY = "cell_type"
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,9 @@ class BenchmarkInputs:
     def test_genes(self, fold: Fold) -> list[str]:
         return [self.genes[i] for i in fold.test]
 
-    def measured(self, fold: Fold) -> np.ndarray:
-        """Held-out genes' measured values on the scoring scale, log1p of counts."""
-        return log1p_dense(self.st.X[:, fold.test])
+    def measured(self, fold: Fold, scoring: str = "normalized") -> np.ndarray:
+        """Held-out genes' measured values on the ``scoring`` scale (:mod:`spaim.benchmark.scoring`)."""
+        return truth(self.st.X, fold.train, fold.test, scoring)
 
     def folds(self, n_folds: int, seed: int) -> list[Fold]:
         """The shuffled K-fold split of the shared genes (:func:`spaim.crossval.make_folds`)."""
@@ -78,7 +82,10 @@ def build_inputs(st: ad.AnnData, sc: ad.AnnData, ignore_case: bool = False, allo
     st_matrix = st_counts[:, st.var_names.get_indexer(match.st_names)]
     st_out = ad.AnnData(
         X=st_matrix.toarray() if hasattr(st_matrix, "toarray") else st_matrix,
-        obs=pd.DataFrame(index=st.obs_names.astype(str)),
+        obs=pd.DataFrame(
+            {ST_LABELS_KEY: st.obs[ST_LABELS_KEY].astype(str).to_numpy()} if ST_LABELS_KEY in st.obs else {},
+            index=st.obs_names.astype(str),
+        ),
         var=pd.DataFrame(index=pd.Index(match.sc_names, dtype=str)),
     )
     coords = spatial_coordinates(st)

@@ -16,45 +16,50 @@ from spaim.io import atomic_path  # noqa: E402
 from spaim.metrics import METRIC_NAMES  # noqa: E402
 
 
-def metric_boxplots(per_gene: pd.DataFrame, dataset: str) -> plt.Figure:
+def metric_boxplots(per_gene: pd.DataFrame, dataset: str, scoring: str = "normalized") -> plt.Figure:
     """One panel per metric, one box per method, over the held-out genes of ``dataset``."""
-    scores = per_gene[per_gene["dataset"] == dataset]
+    scores = per_gene[(per_gene["dataset"] == dataset) & (per_gene["scoring"] == scoring)]
     methods = list(dict.fromkeys(scores["method"]))
     fig, axes = plt.subplots(1, len(METRIC_NAMES), figsize=(3.2 * len(METRIC_NAMES), 3.6))
     for ax, metric in zip(axes, METRIC_NAMES):
         ax.boxplot([scores.loc[scores["method"] == m, metric].to_numpy() for m in methods], showfliers=False)
         ax.set_xticks(range(1, len(methods) + 1), methods, rotation=45, ha="right")
         ax.set_title(metric.upper() + (" (lower is better)" if metric in ("rmse", "js") else ""))
-    fig.suptitle(f"{dataset}: held-out genes")
+    fig.suptitle(f"{dataset}: held-out genes ({scoring} scoring)")
     fig.tight_layout()
     return fig
 
 
-def representative_genes(per_gene: pd.DataFrame, dataset: str, method: str = "spaim") -> dict[str, str]:
-    """``method``'s best, median and worst held-out gene by PCC (ST names)."""
-    scores = per_gene[(per_gene["dataset"] == dataset) & (per_gene["method"] == method)].sort_values("pcc", ascending=False)
+def representative_genes(
+    per_gene: pd.DataFrame, dataset: str, method: str = "spaim", markers: tuple[str, ...] = (), scoring: str = "normalized"
+) -> dict[str, str]:
+    """``method``'s best, median and worst held-out gene by PCC (ST names), then the ``markers`` present."""
+    scores = per_gene[(per_gene["dataset"] == dataset) & (per_gene["method"] == method) & (per_gene["scoring"] == scoring)]
+    scores = scores.sort_values("pcc", ascending=False)
     picks = {"best": scores.iloc[0], "median": scores.iloc[len(scores) // 2], "worst": scores.iloc[-1]}
-    return {label: row["gene"] for label, row in picks.items()}
+    genes = {label: row["gene"] for label, row in picks.items()}
+    present = set(scores["gene"]) - set(genes.values())
+    return genes | {f"marker {g}": g for g in markers if g in present}
 
 
-def spatial_maps(result: DatasetResult, per_gene: pd.DataFrame, peer: str | None, method: str = "spaim") -> plt.Figure | None:
-    """Measured vs ``method`` vs ``peer`` for ``method``'s best, median and worst genes (rows)."""
+def spatial_maps(
+    result: DatasetResult, per_gene: pd.DataFrame, peer: str | None, method: str = "spaim", markers: tuple[str, ...] = (),
+    scoring: str = "normalized",
+) -> plt.Figure | None:
+    """Measured vs ``method`` vs ``peer`` for ``method``'s best, median and worst genes and the markers (rows)."""
     coords = result.inputs.st.obsm.get("spatial")
     if coords is None or result.runs.get(method) is None or result.runs[method].status != "ok":
         return None
-    genes = representative_genes(per_gene, result.spec.name, method)
-    columns = [("measured", None), (method, result.runs[method].prediction)]
-    if peer is not None:
-        columns.append((peer, result.runs[peer].prediction))
+    genes = representative_genes(per_gene, result.spec.name, method, markers, scoring)
+    names = [method] + ([peer] if peer is not None else [])
+    columns = [("measured", result.truth_panel(scoring))] + [(name, result.prediction_panel(name, scoring)) for name in names]
     fig, axes = plt.subplots(len(genes), len(columns), figsize=(3.4 * len(columns), 3.2 * len(genes)), squeeze=False)
-    scores = per_gene[per_gene["dataset"] == result.spec.name].set_index(["method", "gene"])
+    scores = per_gene[(per_gene["dataset"] == result.spec.name) & (per_gene["scoring"] == scoring)].set_index(["method", "gene"])
     for row, (label, gene) in enumerate(genes.items()):
         j = result.inputs.st_genes.index(gene)
-        measured = np.log1p(np.asarray(result.inputs.st.X[:, j], dtype=np.float64))
-        for col, (name, prediction) in enumerate(columns):
-            values = measured if prediction is None else prediction[:, j]
-            title = f"{gene} ({label}): measured" if prediction is None else f"{name}, PCC {scores.loc[(name, gene), 'pcc']:.2f}"
-            _scatter(axes[row, col], coords, values, title)
+        for col, (name, panel) in enumerate(columns):
+            title = f"{gene} ({label}): measured" if name == "measured" else f"{name}, PCC {scores.loc[(name, gene), 'pcc']:.2f}"
+            _scatter(axes[row, col], coords, panel[:, j], title)
     fig.tight_layout()
     return fig
 

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import adjusted_rand_score
 from tqdm.auto import tqdm
 
 from spaim.benchmark.cache import MethodCache, fingerprint
-from spaim.benchmark.inputs import BenchmarkInputs, Fold, build_inputs
+from spaim.benchmark.inputs import ST_LABELS_KEY, BenchmarkInputs, Fold, build_inputs
 from spaim.benchmark.methods import method_class
 from spaim.benchmark.worker import Job, start
 from spaim.io import read_h5ad
+from spaim.benchmark.scoring import SCORINGS, cell_pcc, domains, moran_spearman, on_scale
 from spaim.metrics import score_genes
 
 POLL_S = 0.5
@@ -47,21 +49,68 @@ class DatasetResult:
     inputs: BenchmarkInputs
     folds: list[Fold]
     runs: dict[str, MethodRun] = field(default_factory=dict)
+    seed: int = 0  # of the clustering behind domain ARI
+
+    def truth_panel(self, scoring: str) -> np.ndarray:
+        """ST cells x shared genes: every gene's measured values as its fold scores them."""
+        panel = np.zeros(self.inputs.st.shape, dtype=np.float32)
+        for fold in self.folds:
+            panel[:, fold.test] = self.inputs.measured(fold, scoring)
+        return panel
+
+    def prediction_panel(self, method: str, scoring: str) -> np.ndarray:
+        """ST cells x shared genes: ``method``'s held-out predictions on the ``scoring`` scale."""
+        counts, scale = self.inputs.st.X, method_class(method).output_scale
+        prediction = self.runs[method].prediction
+        panel = np.empty_like(prediction)
+        for fold in self.folds:
+            panel[:, fold.test] = on_scale(prediction[:, fold.test], counts, fold.train, scoring, scale)
+        return panel
+
+    def ok_methods(self) -> list[str]:
+        return [m for m, run in self.runs.items() if run.status == "ok"]
 
     def per_gene(self) -> pd.DataFrame:
-        """Metrics of every held-out gene of every method that ran (scored with :mod:`spaim.metrics`)."""
+        """Metrics of every held-out gene of every method that ran, under every scoring."""
         tables = []
-        for method, run in self.runs.items():
-            if run.status != "ok":
-                continue
-            for fold in self.folds:
-                genes = [self.inputs.st_genes[i] for i in fold.test]
-                table = score_genes(self.inputs.measured(fold), run.prediction[:, fold.test], genes)
-                table.insert(0, "fold", fold.index)
-                table.insert(0, "method", method)
-                table.insert(0, "dataset", self.spec.name)
-                tables.append(table)
+        for scoring in SCORINGS:
+            measured = self.truth_panel(scoring)
+            for method in self.ok_methods():
+                predicted = self.prediction_panel(method, scoring)
+                for fold in self.folds:
+                    genes = [self.inputs.st_genes[i] for i in fold.test]
+                    table = score_genes(measured[:, fold.test], predicted[:, fold.test], genes)
+                    table.insert(0, "fold", fold.index)
+                    table.insert(0, "scoring", scoring)
+                    table.insert(0, "method", method)
+                    table.insert(0, "dataset", self.spec.name)
+                    tables.append(table)
         return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+    def cell_level(self) -> pd.DataFrame:
+        """Domain ARI, cell-wise PCC and Moran's I agreement of every method, under every scoring.
+
+        Domains of the measured panel are Leiden clusters at resolution 1; each prediction
+        is clustered the same way into as many domains. ``celltype_ari`` compares the
+        prediction's domains with the ST cell types where the data has them.
+        """
+        coords = self.inputs.st.obsm.get("spatial")
+        labels = self.inputs.st.obs.get(ST_LABELS_KEY)
+        rows = []
+        for scoring in SCORINGS:
+            measured = self.truth_panel(scoring)
+            reference = domains(measured, seed=self.seed)
+            for method in self.ok_methods():
+                predicted = self.prediction_panel(method, scoring)
+                found = domains(predicted, len(np.unique(reference)), seed=self.seed)
+                rows.append({
+                    "dataset": self.spec.name, "method": method, "scoring": scoring,
+                    "domain_ari": adjusted_rand_score(reference, found),
+                    "celltype_ari": adjusted_rand_score(labels.astype(str), found) if labels is not None else np.nan,
+                    "cell_pcc": cell_pcc(measured, predicted),
+                    "moran_spearman": moran_spearman(measured, predicted, coords),
+                })
+        return pd.DataFrame(rows)
 
 
 def run_benchmark(
@@ -100,7 +149,7 @@ def run_benchmark(
     results = []
     for spec in datasets:
         inputs = build_inputs(read_h5ad(spec.st_path, "ST"), read_h5ad(spec.sc_path, "SC"), spec.ignore_case, spec.allow_non_integer)
-        result = DatasetResult(spec, inputs, inputs.folds(folds, seed))
+        result = DatasetResult(spec, inputs, inputs.folds(folds, seed), seed=seed)
         for method in methods:
             bar.set_postfix_str(f"{spec.name}: {method}")
             result.runs[method] = _run_method(result, method, seed, cache_dir, options.get(method, {}), timeout_s, bar)

@@ -13,17 +13,17 @@ from sklearn.metrics import adjusted_rand_score
 
 from spaim.downstream.expression import dense
 from spaim.errors import SpaIMInputError
-from spaim.preprocessing import leiden_clusters, leiden_with_n_clusters
+from spaim.preprocessing import leiden_clusters, leiden_on_graph, leiden_with_n_clusters
 from spaim.validation import expression_matrix
 
 
 def cluster_cells(
-    adata: ad.AnnData, n_clusters: int, n_pcs: int = 30, n_neighbors: int = 15, seed: int = 0
+    adata: ad.AnnData, n_clusters: int | None, n_pcs: int = 30, n_neighbors: int = 15, seed: int = 0
 ) -> np.ndarray:
     """Leiden clusters of cells on log-scale expression, the resolution searched to give ``n_clusters``.
 
     scale -> PCA -> kNN graph -> Leiden (bisection on the resolution; the closest count
-    is kept when ``n_clusters`` cannot be hit exactly).
+    is kept when ``n_clusters`` cannot be hit exactly; resolution 1 when ``n_clusters`` is None).
 
     Parameters
     ----------
@@ -36,7 +36,7 @@ def cluster_cells(
     -------
     One string cluster label per cell.
     """
-    if not 1 <= n_clusters <= adata.n_obs:
+    if n_clusters is not None and not 1 <= n_clusters <= adata.n_obs:
         raise SpaIMInputError(f"n_clusters={n_clusters} must be between 1 and the number of cells ({adata.n_obs}).")
     work = ad.AnnData(X=dense(adata))
     with warnings.catch_warnings():
@@ -45,7 +45,8 @@ def cluster_cells(
         n_comps = max(1, min(n_pcs, work.n_vars - 1, work.n_obs - 1))
         sc.pp.pca(work, n_comps=n_comps, random_state=seed)
         sc.pp.neighbors(work, n_neighbors=min(n_neighbors, work.n_obs - 1), random_state=seed)
-    return leiden_with_n_clusters(work, n_clusters, seed).astype(str)
+    labels = leiden_on_graph(work, 1.0, seed) if n_clusters is None else leiden_with_n_clusters(work, n_clusters, seed)
+    return labels.astype(str)
 
 
 def reference_partition(st: ad.AnnData, layer: str | None = None, allow_non_integer: bool = False, seed: int = 0) -> np.ndarray:

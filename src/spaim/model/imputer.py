@@ -18,7 +18,8 @@ from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
 from spaim.io import atomic_path, check_can_write
 from spaim.model.losses import LossWeights
-from spaim.model.networks import SpaIMModule
+from spaim.cell_basis import CellBasis, build_cell_basis
+from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
 from spaim.pairing import PairedData, prepare_pair
 from spaim.preprocessing import SCReference
 from spaim.training import TrainingPlan, resolve_device, train_module
@@ -59,6 +60,15 @@ class SpaIM:
         Latent width of each ReST layer (the number of layers is ``len(widths)``).
     norm
         ``"layer"`` (default) or ``"batch"`` normalisation inside the encoders.
+    style_input
+        The generator's style input: ``"constant"`` (paper) or ``"profile"`` (the gene's SC
+        profile summaries, :func:`spaim.model.networks.profile_style`).
+    architecture
+        ``"cellbasis"`` (default): the cell-wide layers are expressed through fixed ST-cell
+        features (soft assignment to the SC clusters, ST principal components, and their
+        spatial neighbourhood means; :func:`spaim.cell_basis.build_cell_basis`) and the
+        generator adds the cluster-transfer path. ``"paper"``: layers as wide as the
+        number of ST cells, as published.
     threads
         CPU threads for torch, BLAS and numba while this model computes (default: the
         CPUs this process may use, capped by ``OMP_NUM_THREADS`` when set). On a shared
@@ -84,7 +94,7 @@ class SpaIM:
         sc_layer: str | None = None,
         ignore_case: bool = False,
         allow_non_integer: bool = False,
-        normalize: bool = False,
+        normalize: bool = True,
         min_cell_fraction: float = 0.1,
         labels_key: str | None = None,
         resolution: float = 1.0,
@@ -92,6 +102,8 @@ class SpaIM:
         profile_stat: str = "mean",
         widths: Sequence[int] = (512, 256),
         norm: str = "layer",
+        architecture: str = "cellbasis",
+        style_input: str = "constant",
         threads: int | None = None,
         seed: int = 0,
         _reference: SCReference | None = None,
@@ -112,30 +124,53 @@ class SpaIM:
         )
         with thread_limits(self.threads):
             data = prepare_pair(st, sc, genes=genes, reference=_reference, **self.setup_params)
-        self._init_from_data(data, widths, norm, seed)
+            self._init_from_data(data, widths, norm, architecture, style_input, seed)
 
     @classmethod
     def from_paired_data(
-        cls, data: PairedData, widths: Sequence[int] = (512, 256), norm: str = "layer", seed: int = 0, threads: int | None = None
+        cls, data: PairedData, widths: Sequence[int] = (512, 256), norm: str = "layer", architecture: str = "cellbasis",
+        style_input: str = "constant", seed: int = 0, threads: int | None = None,
     ) -> SpaIM:
         """A model over already prepared data (used by cross-validation and tiles to share the SC clustering)."""
         model = cls.__new__(cls)
         model.threads = resolve_threads(threads)
         model.setup_params = {"seed": seed, "normalize": data.normalize}
-        model._init_from_data(data, widths, norm, seed)
+        with thread_limits(model.threads):
+            model._init_from_data(data, widths, norm, architecture, style_input, seed)
         return model
 
-    def _init_from_data(self, data: PairedData, widths: Sequence[int], norm: str, seed: int) -> None:
+    def _init_from_data(
+        self, data: PairedData, widths: Sequence[int], norm: str, architecture: str, style_input: str, seed: int
+    ) -> None:
         if not widths or any(int(w) < 1 for w in widths):
             raise SpaIMInputError(f"widths must be positive integers, got {list(widths)}: e.g. widths=(512, 256).")
+        if architecture not in ARCHITECTURES:
+            raise SpaIMInputError(f"architecture '{architecture}' is unknown: use one of {ARCHITECTURES}.")
+        if style_input not in STYLE_INPUTS:
+            raise SpaIMInputError(f"style_input '{style_input}' is unknown: use one of {STYLE_INPUTS}.")
         self.data = data
-        self.module_params = {"widths": [int(w) for w in widths], "norm": norm}
+        self.module_params = {"widths": [int(w) for w in widths], "norm": norm, "architecture": architecture,
+                              "style_input": style_input}
         self.seed = seed
         torch.manual_seed(seed)
-        self.module = SpaIMModule(data.n_cells, data.reference.n_clusters, self.module_params["widths"], norm)
+        basis = self._cell_basis() if architecture == "cellbasis" else None
+        self.module = SpaIMModule(
+            data.n_cells, data.reference.n_clusters, self.module_params["widths"], norm,
+            n_features=None if basis is None else basis.n_features, style_input=style_input,
+        )
+        if basis is not None:
+            self.module.cells.set_basis(torch.from_numpy(basis.features), torch.from_numpy(basis.assignment))
+            self.module_params["temperature"] = basis.temperature
         self.history: pd.DataFrame | None = None
         self.scale_ = 1.0
         self.is_trained = False
+
+    def _cell_basis(self) -> CellBasis:
+        """The ST-cell features of the shared genes (model scale) and the SC cluster profiles."""
+        data = self.data
+        genes = np.arange(len(data.shared_st))
+        st_log = data.st_log(genes, data.st_size_factors())
+        return build_cell_basis(st_log, data.reference.profiles_of(data.shared_sc), data.st_spatial, seed=self.seed)
 
     # ------------------------------------------------------------------ training
     def train(
@@ -149,8 +184,9 @@ class SpaIM:
         style_weight: float = 1.0,
         reconstruction_weight: float = 1.0,
         generation_weight: float = 1.0,
-        generator_target: str = "reconstruction",
+        generator_target: str = "measured",
         augment_copies: int = 0,
+        similarity: str = "cosine",
         device: str = "auto",
         progress: bool = True,
     ) -> SpaIM:
@@ -169,6 +205,7 @@ class SpaIM:
             weights=LossWeights(content_weight, style_weight, reconstruction_weight, generation_weight),
             generator_target=generator_target,
             augment_copies=augment_copies,
+            similarity=similarity,
         )
         self.device = resolve_device(device)
         with thread_limits(self.threads):
@@ -331,9 +368,11 @@ class SpaIM:
         if len(missing):
             raise SpaIMInputError(f"the SC data lacks {len(missing)} gene(s) the model was trained with (e.g. {list(missing[:3])}): load it with the same SC data.")
         params = settings["setup_params"]
-        model = cls(st, sc, _reference=reference, widths=settings["module_params"]["widths"],
-                    norm=settings["module_params"]["norm"], **{k: v for k, v in params.items() if k != "seed"}, seed=settings["seed"],
-                    threads=threads)
+        module_params = settings["module_params"]
+        model = cls(st, sc, _reference=reference, widths=module_params["widths"], norm=module_params["norm"],
+                    architecture=module_params.get("architecture", "paper"),
+                    style_input=module_params.get("style_input", "constant"),
+                    **{k: v for k, v in params.items() if k != "seed"}, seed=settings["seed"], threads=threads)
         if model.data.shared_st != settings["shared_st"]:
             raise SpaIMInputError("the genes shared by ST and SC differ from those the model was trained on: use the same data.")
         model.module.load_state_dict(torch.load(path / "module.pt", map_location="cpu", weights_only=True))

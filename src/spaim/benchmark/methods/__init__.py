@@ -10,13 +10,19 @@ from spaim.errors import SpaIMInputError
 #: method name -> module and class implementing it
 REGISTRY = {
     "spaim": ("spaim", "SpaIMMethod"),
+    "spaim_paper": ("spaim", "SpaIMPaperMethod"),
     "knn": ("knn", "KNNMethod"),
     "spage": ("spage", "SpaGEMethod"),
     "tangram": ("tangram", "TangramMethod"),
     "gimvi": ("gimvi", "GimVIMethod"),
     "stplus": ("stplus", "StPlusMethod"),
     "novosparc": ("novosparc", "NovoSpaRcMethod"),
+    "libsize": ("floors", "LibrarySizeFloor"),
+    "gene_mean": ("floors", "GeneMeanFloor"),
+    "cluster_transfer": ("floors", "ClusterTransferFloor"),
 }
+#: Trivial predictors every table shows beside the methods (see :mod:`.floors`); ``knn`` is one too.
+FLOORS = ("libsize", "gene_mean", "knn", "cluster_transfer")
 #: Peers the SpaIM paper compares with that have no adapter here, with the reason.
 NOT_AVAILABLE = {
     "tissue": "tissue-sc 1.0.1 installs (with harmonypy==0.0.10) but has no adapter yet",

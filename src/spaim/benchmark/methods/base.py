@@ -27,14 +27,20 @@ class Preprocessing:
 class Method(ABC):
     """A method predicting held-out ST genes from the SC reference.
 
-    Subclasses set ``name``, ``preprocessing`` and ``settings`` (the published settings
-    used, for the report), and implement :meth:`predict`. ``options`` are keyword arguments
-    a user may override (e.g. ``epochs``).
+    Subclasses set ``name``, ``preprocessing``, ``settings`` (the published settings
+    used, for the report) and ``output_scale``, and implement :meth:`predict`. ``options``
+    are keyword arguments a user may override (e.g. ``epochs``).
+
+    ``output_scale`` says how the normalised scoring reads a prediction: ``"counts"`` is
+    log1p of values at each ST cell's own sequencing depth (e.g. expected counts), which
+    are library-size normalised like the truth; ``"log_normalized"`` is a log expression
+    scale without the ST cell's depth in it, compared as it is.
     """
 
     name: str
     preprocessing: Preprocessing
     settings: str
+    output_scale: str = "log_normalized"
 
     def __init__(self, seed: int = 0, **options) -> None:
         self.seed = seed
@@ -59,7 +65,3 @@ def require(module: str, package: str) -> ModuleType:
 def log_normalized(counts: Matrix) -> np.ndarray:
     """Library-size normalisation to the median total, then log1p (scanpy's standard route)."""
     return log1p_dense(counts, size_factors(counts))
-
-
-def log1p(counts: Matrix) -> np.ndarray:
-    return log1p_dense(counts)

@@ -16,6 +16,7 @@ class GimVIMethod(Method):
         returns="expected counts of the ST cells (get_imputed_values(normalized=False))",
         to_log1p="log1p of the expected counts",
     )
+    output_scale = "counts"
     settings = "GIMVI defaults (generative distributions zinb for SC, nb for ST, n_latent=10), 200 epochs, as in the scvi-tools tutorial"
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:

@@ -20,7 +20,10 @@ class StPlusMethod(Method):
         returns="SC normalised log1p of the held-out genes, averaged over neighbours in the joint embedding",
         to_log1p="as returned (a log scale; the metrics are insensitive to a per-gene factor)",
     )
-    settings = "stPlus() defaults (top_k=2000 HVGs, t_min=5, 50 neighbours, converge_ratio=0.004, batch 512)"
+    settings = (
+        "stPlus() defaults (top_k=2000 HVGs, capped at the number of SC genes outside the panel, t_min=5, 50 neighbours, "
+        "converge_ratio=0.004, max_epoch_num=10000, batch 512)"
+    )
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
         _stub_torchvision()
@@ -29,8 +32,12 @@ class StPlusMethod(Method):
         test = inputs.test_genes(fold)
         st = pd.DataFrame(log_normalized(inputs.st.X[:, fold.train]), columns=[inputs.genes[i] for i in fold.train])
         sc = pd.DataFrame(log_normalized(inputs.sc.X), columns=list(inputs.sc.var_names))
+        # stPlus draws its top_k variable genes from the SC genes outside the panel; asking for more than
+        # there are fails inside stPlus (Slide-seq: 6). With none at all it selects nothing and works.
+        n_other = inputs.sc.n_vars - len(inputs.genes)
+        options = ({"top_k": n_other} if 0 < n_other < 2000 else {}) | self.options
         with tempfile.TemporaryDirectory() as tmp:
-            result = stplus.stPlus(st, sc, np.array(test), save_path_prefix=f"{tmp}/stPlus", random_seed=self.seed, verbose=False, **self.options)
+            result = stplus.stPlus(st, sc, np.array(test), save_path_prefix=f"{tmp}/stPlus", random_seed=self.seed, verbose=False, **options)
         return result[test].to_numpy(np.float32)
 
 

@@ -17,7 +17,7 @@ class TangramMethod(Method):
         returns="SC normalised log1p projected by the cell-to-spot mapping (a weighted sum over SC cells)",
         to_log1p="as returned (a log scale; the metrics are insensitive to a per-gene factor)",
     )
-    settings = "map_cells_to_space(mode='cells', density_prior='rna_count_based', learning_rate=0.1, num_epochs=500), then project_genes, as in the Tangram tutorial"
+    settings = "map_cells_to_space(mode='cells', density_prior='rna_count_based', learning_rate=0.1, num_epochs=1000: the package defaults), then project_genes, as in the Tangram tutorial"
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
         tg = require("tangram", "tangram-sc")
@@ -27,7 +27,7 @@ class TangramMethod(Method):
         st = _frame_adata(log_normalized(inputs.st.X[:, fold.train]), inputs.st.obs_names, train)
         tg.pp_adatas(sc, st, genes=train)
         mapping = tg.map_cells_to_space(
-            sc, st, mode="cells", density_prior="rna_count_based", num_epochs=self.options.get("epochs", 500),
+            sc, st, mode="cells", density_prior="rna_count_based", num_epochs=self.options.get("epochs", 1000),
             device="cpu", random_state=self.seed, verbose=False,
         )
         projected = tg.project_genes(mapping, sc)

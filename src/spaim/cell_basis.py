@@ -1,0 +1,165 @@
+"""What the data says about the ST cells before any training: cell types and neighbours.
+
+These pieces serve both the cluster-transfer floor (:mod:`spaim.baselines`) and SpaIM's
+cell-basis layers (:mod:`spaim.model.networks`, through :func:`build_cell_basis`):
+
+- :func:`cluster_affinity`: each ST cell's correlation with each SC cluster's mean
+  profile over the shared (training) genes, each gene z-scored on its own side, so that
+  neither sequencing depth nor the platforms' gene-wise scales decide the match;
+- :func:`spatial_neighbours`: a row-normalised kNN averaging operator on the coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
+
+from spaim.metrics import pcc
+
+
+def _zscore_columns(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    sd = x.std(axis=0)
+    return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def _zscore_rows(x: np.ndarray) -> np.ndarray:
+    x = x - x.mean(axis=1, keepdims=True)
+    norm = np.sqrt((x**2).mean(axis=1, keepdims=True))
+    return x / np.where(norm > 0, norm, 1.0)
+
+
+def cluster_affinity(st_log: np.ndarray, profiles: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every ST cell with every SC cluster over the shared genes.
+
+    Parameters
+    ----------
+    st_log
+        ST cells x genes, log scale.
+    profiles
+        The same genes x SC clusters (cluster means, log scale).
+
+    Returns
+    -------
+    ST cells x clusters correlations in [-1, 1] (float32).
+    """
+    st_z = _zscore_rows(_zscore_columns(st_log))
+    sc_z = _zscore_rows(_zscore_columns(np.asarray(profiles, dtype=np.float64).T))
+    return (st_z @ sc_z.T / st_z.shape[1]).astype(np.float32)
+
+
+def soft_assignment(affinity: np.ndarray, temperature: float) -> np.ndarray:
+    """Row-wise softmax of ``affinity / temperature``: each cell's weights over the clusters."""
+    logits = affinity / temperature
+    logits = logits - logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def spatial_neighbours(coords: np.ndarray, k: int = 8) -> sp.csr_matrix:
+    """Cells x cells operator averaging each cell with its ``k`` nearest spatial neighbours.
+
+    Rows sum to 1 (the cell itself included), so ``S @ x`` is a local mean of ``x``.
+    """
+    n = coords.shape[0]
+    k = int(min(k, n - 1))
+    if k < 1:
+        return sp.identity(n, dtype=np.float32, format="csr")
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(coords).kneighbors(coords)
+    rows = np.repeat(np.arange(n), k + 1)
+    weights = np.full(n * (k + 1), 1.0 / (k + 1), dtype=np.float32)
+    return sp.csr_matrix((weights, (rows, idx.ravel())), shape=(n, n))
+
+
+#: Softmax temperatures for the soft assignment of ST cells to SC clusters, chosen on validation genes.
+TEMPERATURES = (0.02, 0.05, 0.1, 0.2, 0.5)
+
+
+def choose_temperature(
+    st_log: np.ndarray, profiles: np.ndarray, temperatures=TEMPERATURES, validation_fraction: float = 0.2, seed: int = 0
+) -> float:
+    """The temperature whose soft cluster transfer best predicts a validation share of the genes.
+
+    Genes (columns of ``st_log``, rows of ``profiles``) are split at random; cells are
+    assigned on the fit genes and the validation genes predicted as the weighted mean of
+    their cluster profiles; the median PCC over validation genes decides. With too few
+    genes to split, the middle temperature is returned.
+    """
+    n_genes = st_log.shape[1]
+    order = np.random.default_rng(seed).permutation(n_genes)
+    n_val = int(round(n_genes * validation_fraction))
+    if n_val < 2 or n_genes - n_val < 3:
+        return float(np.median(temperatures))
+    val, fit = order[:n_val], order[n_val:]
+    affinity = cluster_affinity(st_log[:, fit], profiles[fit])
+    scores = []
+    for t in temperatures:
+        predicted = soft_assignment(affinity, t) @ profiles[val].T
+        scores.append(np.median([pcc(st_log[:, g], predicted[:, i]) for i, g in enumerate(val)]))
+    return float(temperatures[int(np.argmax(scores))])
+
+
+@dataclass
+class CellBasis:
+    """Fixed ST-cell features that SpaIM's cell-wide layers are expressed through.
+
+    Attributes
+    ----------
+    features
+        Cells x features, each column centred and scaled to unit variance: the soft
+        assignment to SC clusters, the leading principal components of the ST cells, and
+        both averaged over each cell's spatial neighbours (when coordinates are given).
+    assignment
+        Cells x SC clusters soft assignment (rows sum to 1), for the cluster-transfer path.
+    temperature
+        The softmax temperature of ``assignment``, chosen on validation genes.
+    """
+
+    features: np.ndarray
+    assignment: np.ndarray
+    temperature: float
+
+    @property
+    def n_features(self) -> int:
+        return self.features.shape[1]
+
+
+def build_cell_basis(
+    st_log: np.ndarray,
+    profiles: np.ndarray,
+    coords: np.ndarray | None = None,
+    n_pcs: int = 20,
+    n_neighbours: int = 8,
+    seed: int = 0,
+) -> CellBasis:
+    """The :class:`CellBasis` of ST cells from their shared genes and the SC cluster profiles.
+
+    Parameters
+    ----------
+    st_log
+        ST cells x shared (training) genes, log scale.
+    profiles
+        The same genes x SC clusters.
+    coords
+        Cell coordinates; ``None`` leaves out the spatially averaged features.
+    n_pcs
+        Principal components of the per-gene z-scored ST cells (capped by the data).
+    n_neighbours
+        Spatial neighbours averaged over (see :func:`spatial_neighbours`).
+    """
+    temperature = choose_temperature(st_log, profiles, seed=seed)
+    assignment = soft_assignment(cluster_affinity(st_log, profiles), temperature)
+    z = _zscore_columns(st_log)
+    n_pcs = int(min(n_pcs, z.shape[1] - 1, z.shape[0] - 1))
+    blocks = [assignment]
+    if n_pcs >= 1:
+        blocks.append(PCA(n_components=n_pcs, random_state=seed).fit_transform(z).astype(np.float32))
+    if coords is not None:
+        smooth = spatial_neighbours(np.asarray(coords, dtype=np.float64), n_neighbours)
+        blocks += [np.asarray(smooth @ b, dtype=np.float32) for b in list(blocks)]
+    features = _zscore_columns(np.hstack(blocks)).astype(np.float32)
+    return CellBasis(features=features, assignment=assignment, temperature=temperature)
