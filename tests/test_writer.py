@@ -46,7 +46,7 @@ def test_existing_output_needs_force(tmp_path):
 
 
 def test_chunk_size_and_dtype_checks():
-    assert resolve_chunk_size(None, 10**6) * 10**6 * 4 <= 256 * 2**20
+    assert resolve_chunk_size(None, 10**6) * 10**6 * 4 <= 64 * 2**20
     assert resolve_chunk_size(None, 10**6) % 16 == 0 and resolve_chunk_size(None, 10**9) == 1
     assert resolve_chunk_size(7, 10) == 7
     assert resolve_dtype("float16") == np.float16

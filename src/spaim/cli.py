@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-model", help="also save the trained model to this folder")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     g = p.add_argument_group("output and scale")
-    g.add_argument("--chunk-size", type=int, help="genes generated and written at a time (default: chunks of about 256 MB)")
+    g.add_argument("--chunk-size", type=int, help="genes generated and written at a time (default: chunks of about 64 MB)")
     g.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="output values (default float32)")
     g.add_argument("--tiles", type=int, default=1, help="split the slide into this many spatial tiles, one model each (default 1)")
     g.add_argument("--workers", type=int, default=2, help="local Dask worker processes for --tiles (default 2)")

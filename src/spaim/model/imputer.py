@@ -255,7 +255,7 @@ class SpaIM:
     def predict(self, genes: Sequence[str], chunk_size: int | None = None) -> np.ndarray:
         """ST cells x ``genes`` predicted from the SC reference alone, on the log1p scale (float32).
 
-        ``chunk_size`` genes are generated at a time (default: chunks of about 256 MB);
+        ``chunk_size`` genes are generated at a time (default: chunks of about 64 MB);
         only the result and one chunk are held in memory.
         """
         genes = self._check_genes(genes)
@@ -291,7 +291,7 @@ class SpaIM:
             written ``chunk_size`` at a time, so memory holds one chunk whatever the number
             of genes. The file appears only once complete.
         chunk_size
-            Genes generated at a time (default: chunks of about 256 MB).
+            Genes generated at a time (default: chunks of about 64 MB).
         dtype
             ``"float32"`` (default) or ``"float16"`` values.
         force
