@@ -253,7 +253,7 @@ COLUMNS = {
     "clusters": "SC clusters", "epochs": "epochs", "wall_s": "wall s", "cpu_s": "CPU s", "peak_mb": "peak MB",
     "setup_s": "set-up s", "setup_cpu_s": "set-up CPU s", "train_s": "train s", "train_cpu_s": "train CPU s",
     "impute_s": "impute s", "impute_peak_mb": "impute peak MB", "impute_tenth_peak_mb": "impute 1/10 genes peak MB", "impute_half_peak_mb": "impute 1/2 genes peak MB",
-    "cpu_s_per_epoch": "CPU s/epoch", "bound_s_per_epoch": "bound s/epoch", "params_M": "params M",
+    "cpu_s_per_epoch": "CPU s/epoch", "bound_s_per_epoch": "bound s/epoch", "params_M": "params M", "note": "note",
 }
 
 
