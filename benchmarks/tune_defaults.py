@@ -37,6 +37,7 @@ FOLDS = 3
 
 CELLBASIS = {"architecture": "cellbasis"}
 MEASURED = CELLBASIS | {"generator_target": "measured"}
+PEARSON = MEASURED | {"similarity": "pearson"}
 ROUNDS = {
     # round 4: the cell basis (issue 13) against the paper's architecture, both scored normalised
     "4": {
@@ -53,6 +54,12 @@ ROUNDS = {
         "cellbasis, measured, pearson": (True, MEASURED | {"similarity": "pearson"}),
         "cellbasis, measured, pearson, profile style": (True, MEASURED | {"similarity": "pearson", "style_input": "profile"}),
         "cellbasis, measured, pearson, widths 128-64": (True, MEASURED | {"similarity": "pearson", "widths": (128, 64)}),
+    },
+    # round 6: the choices rounds 1-3 made on real ST genes, made again here (from round 5's winner)
+    "6": {
+        "defaults (cluster means, LayerNorm)": (True, PEARSON),
+        "cluster medians": (True, PEARSON | {"profile_stat": "median"}),
+        "BatchNorm": (True, PEARSON | {"norm": "batch"}),
     },
 }
 
@@ -79,8 +86,10 @@ def pseudo_pair(name: str, seed: int = 0) -> tuple[ad.AnnData, ad.AnnData]:
 
 
 def validation_scores(st: ad.AnnData, ref: ad.AnnData, normalize: bool, params: dict | None) -> list[float]:
+    params = dict(params or {}) if params is not None else None
+    setup = {"profile_stat": params.pop("profile_stat")} if params and "profile_stat" in params else {}
     scoring = prepare_pair(st, ref, normalize=True, seed=0)
-    data = scoring if normalize else prepare_pair(st, ref, normalize=False, seed=0)
+    data = scoring if normalize and not setup else prepare_pair(st, ref, normalize=normalize, seed=0, **setup)
     scores = []
     for val in make_folds(len(data.shared_st), FOLDS, seed=1):
         fit = np.setdiff1d(np.arange(len(data.shared_st)), val)

@@ -13,7 +13,7 @@ def test_folds_partition_the_genes():
     assert sorted(np.concatenate(folds).tolist()) == list(range(23))
     assert [len(f) for f in folds] == [5, 5, 5, 4, 4]
     assert all(np.array_equal(a, b) for a, b in zip(folds, make_folds(23, 5, seed=1)))
-    with pytest.raises(SpaIMInputError, match="at least 2"):
+    with pytest.raises(SpaIMInputError, match="folds=1 is out of range"):
         make_folds(10, 1)
 
 

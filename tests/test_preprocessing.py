@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from spaim.options import SetupOptions
 from spaim.preprocessing import build_sc_reference, cluster_profiles, leiden_clusters, log1p_dense, log1p_sparse, size_factors
 
 
@@ -35,7 +36,7 @@ def test_reference_filters_rare_genes_but_keeps_requested_ones(merfish):
     assert frac.min() < 0.1
     ref = build_sc_reference(sc.X, sc.var_names, labels=sc.obs["cell_type"])
     assert rare not in ref.genes and len(ref.genes) == int((frac >= 0.1).sum())
-    kept = build_sc_reference(sc.X, sc.var_names, keep=[rare], labels=sc.obs["cell_type"], profile_stat="median")
+    kept = build_sc_reference(sc.X, sc.var_names, keep=[rare], labels=sc.obs["cell_type"], options=SetupOptions(profile_stat="median", normalize=False))
     assert rare in kept.genes
     assert kept.n_clusters == sc.obs["cell_type"].nunique()
     col = list(kept.cluster_names).index(sc.obs["cell_type"].iloc[0])
@@ -56,8 +57,9 @@ def test_sparse_log1p_and_profiles_equal_the_dense_ones():
     labels = np.arange(60) % 4
     for stat in ("mean", "median"):
         assert np.allclose(cluster_profiles(log_sparse, labels, stat), cluster_profiles(log_sparse.toarray(), labels, stat), atol=1e-6)
-    dense_ref = build_sc_reference(counts.toarray(), pd.Index([f"g{i}" for i in range(12)]), labels=labels, normalize=True)
-    sparse_ref = build_sc_reference(counts, pd.Index([f"g{i}" for i in range(12)]), labels=labels, normalize=True)
+    genes, options = pd.Index([f"g{i}" for i in range(12)]), SetupOptions(normalize=True)
+    dense_ref = build_sc_reference(counts.toarray(), genes, labels=labels, options=options)
+    sparse_ref = build_sc_reference(counts, genes, labels=labels, options=options)
     assert np.allclose(dense_ref.profiles, sparse_ref.profiles, atol=1e-6)
 
 

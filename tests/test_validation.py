@@ -77,8 +77,8 @@ def test_no_shared_genes(small_pair):
 
 def test_fewer_shared_genes_than_folds(small_pair):
     st, sc = small_pair
-    with pytest.raises(SpaIMInputError, match="only 5 shared genes for 10 folds"):
-        cross_validate(st[:, :5].copy(), sc, folds=10, labels_key="cell_type")
+    with pytest.raises(SpaIMInputError, match="only 12 shared genes for 20 folds"):
+        cross_validate(st[:, :12].copy(), sc, folds=20, labels_key="cell_type")
 
 
 def test_k_larger_than_sc_cells(small_pair):

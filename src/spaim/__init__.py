@@ -2,8 +2,8 @@
 
 from spaim import metrics, tiles
 from spaim.crossval import cross_validate
-from spaim.errors import SpaIMInputError
+from spaim.errors import SpaIMInputError, SpaIMWarning
 from spaim.model import SpaIM
 
 __version__ = "0.1.0"
-__all__ = ["SpaIM", "SpaIMInputError", "cross_validate", "metrics", "tiles", "__version__"]
+__all__ = ["SpaIM", "SpaIMInputError", "SpaIMWarning", "cross_validate", "metrics", "tiles", "__version__"]

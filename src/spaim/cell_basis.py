@@ -79,6 +79,19 @@ def spatial_neighbours(coords: np.ndarray, k: int = 8) -> sp.csr_matrix:
 TEMPERATURES = (0.02, 0.05, 0.1, 0.2, 0.5)
 
 
+def _validation_split(n_genes: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    order = np.random.default_rng(seed).permutation(n_genes)
+    n_val = int(round(n_genes * validation_fraction))
+    if n_val < 2 or n_genes - n_val < 3:
+        return None
+    return order[n_val:], order[:n_val]
+
+
+def _transfer_score(st_log: np.ndarray, profiles: np.ndarray, weights: np.ndarray, val: np.ndarray) -> float:
+    predicted = weights @ profiles[val].T
+    return float(np.median([pcc(st_log[:, g], predicted[:, i]) for i, g in enumerate(val)]))
+
+
 def choose_temperature(
     st_log: np.ndarray, profiles: np.ndarray, temperatures=TEMPERATURES, validation_fraction: float = 0.2, seed: int = 0
 ) -> float:
@@ -89,18 +102,37 @@ def choose_temperature(
     their cluster profiles; the median PCC over validation genes decides. With too few
     genes to split, the middle temperature is returned.
     """
-    n_genes = st_log.shape[1]
-    order = np.random.default_rng(seed).permutation(n_genes)
-    n_val = int(round(n_genes * validation_fraction))
-    if n_val < 2 or n_genes - n_val < 3:
+    split = _validation_split(st_log.shape[1], validation_fraction, seed)
+    if split is None:
         return float(np.median(temperatures))
-    val, fit = order[:n_val], order[n_val:]
+    fit, val = split
     affinity = cluster_affinity(st_log[:, fit], profiles[fit])
-    scores = []
-    for t in temperatures:
-        predicted = soft_assignment(affinity, t) @ profiles[val].T
-        scores.append(np.median([pcc(st_log[:, g], predicted[:, i]) for i, g in enumerate(val)]))
+    scores = [_transfer_score(st_log, profiles, soft_assignment(affinity, t), val) for t in temperatures]
     return float(temperatures[int(np.argmax(scores))])
+
+
+#: Shares of each cell's neighbourhood mean mixed into its cluster assignment, chosen on validation genes.
+SMOOTHING = (0.0, 0.5, 1.0)
+
+
+def choose_smoothing(
+    st_log: np.ndarray, profiles: np.ndarray, assignment_of, neighbours: sp.csr_matrix, validation_fraction: float = 0.2,
+    seed: int = 0,
+) -> float:
+    """How much of the neighbours' mean assignment to mix into each cell's own (``SMOOTHING``).
+
+    ``assignment_of(genes)`` gives the cells' soft assignment from those genes. Spatial
+    averaging helps where cells of a type cluster in space and single-cell assignments are
+    noisy; validation genes decide, and 0 (none) wins ties.
+    """
+    split = _validation_split(st_log.shape[1], validation_fraction, seed + 1)
+    if split is None:
+        return 0.0
+    fit, val = split
+    own = assignment_of(fit)
+    local = np.asarray(neighbours @ own)
+    scores = [_transfer_score(st_log, profiles, (1 - lam) * own + lam * local, val) for lam in SMOOTHING]
+    return float(SMOOTHING[int(np.argmax(scores))])
 
 
 @dataclass
@@ -117,11 +149,15 @@ class CellBasis:
         Cells x SC clusters soft assignment (rows sum to 1), for the cluster-transfer path.
     temperature
         The softmax temperature of ``assignment``, chosen on validation genes.
+    smoothing
+        Share of the spatial neighbours' mean assignment mixed into ``assignment``, chosen
+        on validation genes (0 without coordinates).
     """
 
     features: np.ndarray
     assignment: np.ndarray
     temperature: float
+    smoothing: float = 0.0
 
     @property
     def n_features(self) -> int:
@@ -158,8 +194,15 @@ def build_cell_basis(
     blocks = [assignment]
     if n_pcs >= 1:
         blocks.append(PCA(n_components=n_pcs, random_state=seed).fit_transform(z).astype(np.float32))
+    smoothing = 0.0
     if coords is not None:
-        smooth = spatial_neighbours(np.asarray(coords, dtype=np.float64), n_neighbours)
-        blocks += [np.asarray(smooth @ b, dtype=np.float32) for b in list(blocks)]
+        neighbours = spatial_neighbours(np.asarray(coords, dtype=np.float64), n_neighbours)
+        blocks += [np.asarray(neighbours @ b, dtype=np.float32) for b in list(blocks)]
+
+        def assignment_of(genes: np.ndarray) -> np.ndarray:
+            return soft_assignment(cluster_affinity(st_log[:, genes], profiles[genes]), temperature)
+
+        smoothing = choose_smoothing(st_log, profiles, assignment_of, neighbours, seed=seed)
+        assignment = ((1 - smoothing) * assignment + smoothing * np.asarray(neighbours @ assignment)).astype(np.float32)
     features = _zscore_columns(np.hstack(blocks)).astype(np.float32)
-    return CellBasis(features=features, assignment=assignment, temperature=temperature)
+    return CellBasis(features=features, assignment=assignment, temperature=temperature, smoothing=smoothing)

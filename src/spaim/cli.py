@@ -3,62 +3,78 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import importlib
 import sys
 import time
+import typing
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
 from spaim import datasets
-from spaim.errors import SpaIMInputError
 from spaim._threads import thread_limits
-from spaim.io import check_can_write, read_h5ad, write_csv
+from spaim.errors import SpaIMInputError, SpaIMWarning
+from spaim.io import check_can_write, os_error_message, read_h5ad, write_csv
 from spaim.metrics import METRIC_NAMES
+from spaim.options import SetupOptions
+from spaim.training import TrainingPlan, resolve_device
 
 #: Subcommands living in their own packages, imported only when used.
 PLUGINS = ("spaim.benchmark.cli", "spaim.downstream.cli")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage itself stays in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--st", required=True, help="spatial data (.h5ad, cells x genes, raw counts)")
     g.add_argument("--sc", required=True, help="scRNA-seq reference (.h5ad, cells x genes, raw counts)")
-    g.add_argument("--st-layer", help="layer of --st holding raw counts (default X)")
-    g.add_argument("--sc-layer", help="layer of --sc holding raw counts (default X)")
+    _add_option_flags(g, data=True)
     _add_setup_options(p)
+
+
+def _add_option_flags(group, data: bool) -> None:
+    """One flag per :class:`SetupOptions` field (``--st-layer`` for ``st_layer``), typed from the field."""
+    hints = typing.get_type_hints(SetupOptions)
+    for f in dataclasses.fields(SetupOptions):
+        if (f.metadata.get("cli") == "data") != data:
+            continue
+        flag, kind = "--" + f.name.replace("_", "-"), hints[f.name]
+        if kind is bool:  # on by default: --flag / --no-flag
+            action = argparse.BooleanOptionalAction if f.default else "store_true"
+            group.add_argument(flag, action=action, default=f.default, help=f.metadata["help"])
+        elif typing.get_origin(kind) is typing.Literal:
+            group.add_argument(flag, choices=typing.get_args(kind), default=f.default, help=f.metadata["help"])
+        else:
+            number = next((t for t in (int, float) if t in (kind, *typing.get_args(kind))), str)
+            group.add_argument(flag, type=number, default=f.default, help=f.metadata["help"])
 
 
 def _add_setup_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("preprocessing and model")
-    g.add_argument("--ignore-case", action="store_true", help="match gene names ignoring case")
-    g.add_argument("--allow-non-integer", action="store_true", help="accept already-processed (non-integer) values")
-    g.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=True,
-                   help="library-size normalise before log1p (default; --no-normalize: plain log1p, as the paper)")
+    _add_option_flags(g, data=False)
     g.add_argument("--architecture", choices=("cellbasis", "paper"), default="cellbasis",
                    help="cellbasis (default): cell-wide layers through ST-cell features; paper: as published")
-    g.add_argument("--labels-key", help="SC obs column with cell labels to use instead of Leiden clusters")
-    g.add_argument("--n-clusters", type=int, help="target number of SC Leiden clusters")
     g.add_argument("--epochs", type=int, default=300, help="maximum training epochs (default 300)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     g.add_argument("--threads", type=int, help="CPU threads for torch, BLAS and numba (default: the CPUs this process may use)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _setup_kwargs(args: argparse.Namespace) -> dict:
-    kwargs = dict(
-        ignore_case=args.ignore_case,
-        allow_non_integer=args.allow_non_integer,
-        normalize=args.normalize,
-        labels_key=args.labels_key,
-        n_clusters=args.n_clusters,
-    )
-    for layer in ("st_layer", "sc_layer"):
-        if getattr(args, layer, None):
-            kwargs[layer] = getattr(args, layer)
-    return kwargs
+def _setup_options(args: argparse.Namespace, **override) -> SetupOptions:
+    """The set-up options given on the command line, checked (flags absent from a verb keep their defaults)."""
+    given = {name: getattr(args, name) for name in SetupOptions.names() if hasattr(args, name)}
+    return SetupOptions(**given | override)
 
 
 def _model_kwargs(args: argparse.Namespace) -> dict:
@@ -66,7 +82,11 @@ def _model_kwargs(args: argparse.Namespace) -> dict:
 
 
 def _train_kwargs(args: argparse.Namespace) -> dict:
-    return dict(max_epochs=args.epochs, device=args.device, progress=not args.quiet)
+    """Training keywords from the command line, checked before any data are read."""
+    plan = dict(max_epochs=args.epochs)
+    TrainingPlan.from_kwargs(plan)
+    resolve_device(args.device)
+    return plan | dict(device=args.device, progress=not args.quiet)
 
 
 def _output_kwargs(args: argparse.Namespace) -> dict:
@@ -74,52 +94,72 @@ def _output_kwargs(args: argparse.Namespace) -> dict:
 
 
 def _requested_genes(args: argparse.Namespace) -> list[str] | None:
-    if args.genes and args.genes_file:
-        raise SpaIMInputError("give either --genes or --genes-file, not both.")
-    if args.genes:
-        return [g.strip() for g in args.genes.split(",") if g.strip()]
-    if args.genes_file:
+    if args.genes is not None and args.genes_file:
+        raise SpaIMInputError("--genes and --genes-file were both given: keep either one of them.")
+    if args.genes is not None:
+        genes = [g.strip() for g in args.genes.split(",") if g.strip()]
+        source = "--genes"
+    elif args.genes_file:
         path = Path(args.genes_file)
         if not path.is_file():
-            raise SpaIMInputError(f"genes file '{path}' does not exist: check the path.")
-        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    return None
+            raise SpaIMInputError(f"genes file '{path}' does not exist or is not a file: check the path.")
+        genes = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        source = f"genes file '{path}'"
+    else:
+        return None
+    if not genes:
+        raise SpaIMInputError(f"{source} names no gene: list genes to impute, or leave it out to impute every unmeasured gene.")
+    return genes
 
 
 def cmd_impute(args: argparse.Namespace) -> int:
     from spaim.model import SpaIM
+    from spaim.model.imputer import check_model_destination
 
-    check_can_write(args.out, args.force)
+    check_can_write(args.out, args.force, inputs=[args.st, args.sc])
     if args.tiles > 1 and args.save_model:
         raise SpaIMInputError("--save-model saves one model, but --tiles trains one per tile: drop one of them.")
     if args.scheduler and args.tiles < 2:
         raise SpaIMInputError("--scheduler runs tiles on Dask: also pass --tiles N (N >= 2).")
+    if args.save_model:
+        if Path(args.save_model).resolve() == Path(args.out).resolve():
+            raise SpaIMInputError("--save-model and --out name the same path: give the model its own folder.")
+        check_model_destination(args.save_model, args.force, flag="--force")
+    options = _setup_options(args)
+    train = _train_kwargs(args)
     genes = _requested_genes(args)
     st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
     if args.tiles > 1:
         from spaim.tiles import impute_slide
 
         impute_slide(st, sc, args.tiles, genes, args.out, scheduler=args.scheduler, workers=args.workers, threads=args.threads,
-                     seed=args.seed, **_setup_kwargs(args), **_model_kwargs(args), **_train_kwargs(args), **_output_kwargs(args))
+                     **options.to_dict(), **_model_kwargs(args), **train, **_output_kwargs(args))
         _say(args, f"wrote {args.tiles} tiles of imputed genes for {st.n_obs} cells to {args.out}")
         return 0
-    model = SpaIM(st, sc, genes=genes, seed=args.seed, threads=args.threads, **_setup_kwargs(args), **_model_kwargs(args))
+    model = SpaIM(st, sc, genes=genes, options=options, threads=args.threads, **_model_kwargs(args))
+    n_genes = len(model.genes_to_impute(genes))  # nothing to impute, or a duplicate: refused before training
     _say(args, f"{model!r}\n{model.data.gene_summary()}")
-    model.train(**_train_kwargs(args))
-    imputed = model.impute(genes, out=args.out, progress=not args.quiet, **_output_kwargs(args))
+    model.train(**train)
+    model.impute(genes, out=args.out, progress=not args.quiet, **_output_kwargs(args))
     if args.save_model:
-        model.save(args.save_model, overwrite=args.force)
-    _say(args, f"wrote imputed genes x {st.n_obs} cells to {imputed}")
+        try:
+            model.save(args.save_model, overwrite=args.force)
+        except BaseException:
+            Path(args.out).unlink(missing_ok=True)  # all or nothing: no output without the model asked for
+            raise
+    _say(args, f"wrote {n_genes} imputed genes x {model.data.n_cells} cells to {args.out}")
     return 0
 
 
 def cmd_cv(args: argparse.Namespace) -> int:
     from spaim.crossval import cross_validate
 
-    check_can_write(args.out, args.force)
+    check_can_write(args.out, args.force, inputs=[args.st, args.sc])
+    options = _setup_options(args)
+    train = _train_kwargs(args)
     st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
-    table = cross_validate(st, sc, folds=args.folds, seed=args.seed, progress=not args.quiet, threads=args.threads,
-                           **_setup_kwargs(args), **_model_kwargs(args), max_epochs=args.epochs, device=args.device)
+    table = cross_validate(st, sc, folds=args.folds, progress=not args.quiet, threads=args.threads, **options.to_dict(),
+                           **_model_kwargs(args), **{k: v for k, v in train.items() if k != "progress"})
     write_csv(table, args.out, force=args.force)
     print(format_summary({"spaim": table}))
     return 0
@@ -133,15 +173,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.out:
         check_can_write(args.out, args.force)
+    options = _setup_options(args, allow_non_integer=True)
+    train = _train_kwargs(args)
     st, sc = datasets.load(args.dataset, args.data_dir)
-    setup = _setup_kwargs(args) | {"allow_non_integer": True}
-    data = prepare_pair(st, sc, seed=args.seed, **setup)
+    data = prepare_pair(st, sc, options)
     _say(args, f"{args.dataset}: {st.n_obs} ST cells, {sc.n_obs} SC cells, {data.reference.n_clusters} SC clusters; "
                f"{data.gene_summary()}; {args.folds}-fold cross-validation over shared genes")
     factories = {
-        "spaim": lambda: spaim_predictor(seed=args.seed, threads=args.threads, **_model_kwargs(args),
-                                         **_train_kwargs(args) | {"progress": False}),
-        "knn": lambda: knn_predictor(expression_matrix(sc, "SC", setup.get("sc_layer"), True), sc.var_names, seed=args.seed),
+        "spaim": lambda: spaim_predictor(seed=args.seed, threads=args.threads, **_model_kwargs(args), **train | {"progress": False}),
+        "knn": lambda: knn_predictor(expression_matrix(sc, "SC", options.sc_layer, True), sc.var_names, seed=args.seed),
     }
     methods = [m.strip() for m in args.methods.split(",")]
     unknown = sorted(set(methods) - set(factories))
@@ -180,8 +220,15 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spaim", description="Impute unmeasured spatial transcriptomics genes from an scRNA-seq reference (SpaIM).")
+    parser = _OneLineParser(
+        prog="spaim",
+        description="Impute unmeasured spatial transcriptomics genes from an scRNA-seq reference (SpaIM).",
+        epilog="Exit codes: 0 done; 2 refused (bad input, option or output path, or an OS error such as a full disk "
+        "or a permission), nothing written; 130 interrupted (Ctrl-C), nothing written; 1 internal error "
+        "(rerun with --debug for the traceback).",
+    )
     parser.add_argument("--version", action="version", version=f"spaim {__import__('spaim').__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of unexpected errors (may follow the command too)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("impute", help="train on shared genes and impute unmeasured ones (h5ad out)")
@@ -226,15 +273,62 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run a command; every expected failure is one line on stderr and a documented exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    parser = build_parser()
     try:
-        if not hasattr(args, "threads"):  # a plugin verb without --threads
-            return args.func(args)
-        with thread_limits(args.threads):
-            return args.func(args)
-    except SpaIMInputError as exc:
-        print(f"spaim: error: {exc}", file=sys.stderr)
-        return 2
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed in one line
+        return exc.code if isinstance(exc.code, int) else 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        try:
+            with thread_limits(args.threads) if hasattr(args, "threads") else contextlib.nullcontext():
+                return args.func(args)
+        except SpaIMInputError as exc:
+            _error(_in_cli_terms(exc, parser, args.command))
+            return 2
+        except OSError as exc:
+            _error(os_error_message(exc))
+            return 2
+        except KeyboardInterrupt:
+            _error("interrupted; nothing was written.", prefix="spaim: ")
+            return 130
+        except Exception as exc:
+            if debug:
+                raise
+            _error(f"internal error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}): "
+                   "rerun with --debug for the traceback and report it.")
+            return 1
+
+
+def _error(message: str, prefix: str = "spaim: error: ") -> None:
+    print(prefix + " ".join(message.split()), file=sys.stderr)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    text = " ".join(str(message).split())
+    label = "warning" if issubclass(category, SpaIMWarning) else f"warning ({category.__name__})"
+    print(f"spaim: {label}: {text}", file=sys.stderr)
+
+
+def _in_cli_terms(exc: SpaIMInputError, parser: argparse.ArgumentParser, command: str) -> str:
+    """The error message with the keyword at fault (``max_epochs=0``) spelled as its flag (``--epochs 0``)."""
+    message = str(exc)
+    if exc.option is None:
+        return message
+    flags = {}
+    for action in parser._subparsers._group_actions[0].choices[command]._actions:  # the verb's own flags
+        if action.option_strings:
+            flags[action.dest] = action.option_strings[-1]
+    flag = flags.get(_CLI_DEST.get(exc.option, exc.option))
+    return message.replace(f"{exc.option}=", f"{flag} ", 1) if flag else message
+
+
+#: API keywords whose flag's destination has another name.
+_CLI_DEST = {"max_epochs": "epochs"}
 
 
 if __name__ == "__main__":

@@ -10,24 +10,23 @@ import pandas as pd
 from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
-from spaim._threads import thread_limits
+from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
 from spaim.metrics import score_genes
-from spaim.model.imputer import SpaIM
+from spaim.model.imputer import SpaIM, check_module_options
+from spaim.options import SetupOptions, check_int, check_known
 from spaim.pairing import PairedData, prepare_pair
+from spaim.training import TrainingPlan, plan_keys, resolve_device
 
-#: Keyword arguments of :func:`spaim.pairing.prepare_pair` accepted by :func:`cross_validate`.
-SETUP_KEYS = (
-    "st_layer", "sc_layer", "ignore_case", "allow_non_integer", "normalize", "min_cell_fraction",
-    "labels_key", "resolution", "n_clusters", "profile_stat",
-)
-MODEL_KEYS = ("widths", "norm", "architecture", "style_input", "threads")
+#: Network options of :class:`spaim.SpaIM` accepted by :func:`spaim_predictor`.
+MODEL_KEYS = ("widths", "norm", "architecture", "style_input")
+#: Training keywords besides the :class:`spaim.training.TrainingPlan` fields.
+RUN_KEYS = ("device", "progress")
 
 
 def make_folds(n_genes: int, folds: int, seed: int = 0) -> list[np.ndarray]:
     """Held-out gene indices of each fold (shuffled K-fold)."""
-    if folds < 2:
-        raise SpaIMInputError(f"folds={folds} must be at least 2: use e.g. 10.")
+    check_int("folds", folds, low=2)
     if n_genes < folds:
         raise SpaIMInputError(f"only {n_genes} shared genes for {folds} folds: use at most {n_genes} folds.")
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -44,12 +43,21 @@ def fold_arrays(data: PairedData, test: np.ndarray) -> tuple[np.ndarray, np.ndar
 Predictor = Callable[[PairedData, np.ndarray, np.ndarray], np.ndarray]
 
 
-def spaim_predictor(seed: int = 0, **params) -> Predictor:
-    """A fold predictor that trains SpaIM on the training genes and predicts the held-out ones."""
+def spaim_predictor(seed: int = 0, threads: int | None = None, **params) -> Predictor:
+    """A fold predictor that trains SpaIM on the training genes and predicts the held-out ones.
+
+    ``params`` are ``widths``/``norm`` and :meth:`spaim.SpaIM.train`'s keywords, all
+    checked here, before any fold runs; ``threads`` as for :class:`spaim.SpaIM`.
+    """
+    check_known(params, (*MODEL_KEYS, *RUN_KEYS, *plan_keys()), "spaim_predictor")
     model_params = {k: params.pop(k) for k in MODEL_KEYS if k in params}
+    check_module_options(**{"widths": (512, 256), "norm": "layer"} | model_params)  # the others default
+    TrainingPlan.from_kwargs({k: v for k, v in params.items() if k not in RUN_KEYS})
+    resolve_device(params.get("device", "auto"))
+    resolve_threads(threads)
 
     def predict(data: PairedData, train: np.ndarray, test: np.ndarray) -> np.ndarray:
-        model = SpaIM.from_paired_data(data.subset(train), seed=seed, **model_params)
+        model = SpaIM.from_paired_data(data.subset(train), seed=seed, threads=threads, **model_params)
         model.train(**params)
         return model.predict([data.shared_sc[i] for i in test])
 
@@ -77,9 +85,10 @@ def cross_validate(
     st: ad.AnnData,
     sc: ad.AnnData,
     folds: int = 10,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = True,
     return_predictions: bool = False,
+    threads: int | None = None,
     **params,
 ) -> pd.DataFrame | tuple[pd.DataFrame, ad.AnnData]:
     """K-fold cross-validation of SpaIM over the genes shared by ST and SC.
@@ -91,29 +100,37 @@ def cross_validate(
     folds
         Number of folds; each shared gene is held out exactly once.
     seed
-        Seeds the fold split, the clustering and the models.
+        Seeds the fold split, the clustering and the models (default 0; alias ``random_state``).
     progress
         Show progress bars.
     return_predictions
         Also return an AnnData (ST cells x shared genes) of held-out predictions.
+    threads
+        CPU threads for torch, BLAS and numba (as for :class:`spaim.SpaIM`).
     **params
-        Set-up options of :class:`spaim.SpaIM` (``normalize``, ``labels_key``, ...),
-        ``widths``/``norm``/``threads``, and training options of :meth:`spaim.SpaIM.train`.
+        Set-up options of :class:`spaim.SpaIM` (fields of :class:`spaim.options.SetupOptions`;
+        ``random_state`` is an alias of ``seed``), ``widths``/``norm``, and training
+        options of :meth:`spaim.SpaIM.train`. All are checked before the reference is clustered.
 
     Returns
     -------
     One row per shared gene: ``gene, fold, pcc, ssim, rmse, js`` on the log1p scale.
     """
-    setup = {k: params.pop(k) for k in SETUP_KEYS if k in params}
-    with thread_limits(params.get("threads")):
-        data = prepare_pair(st, sc, seed=seed, **setup)
-    make_folds(len(data.shared_st), folds, seed)  # fail on too few genes before any training
+    check_known(params, (*SetupOptions.names(), "random_state", *MODEL_KEYS, *RUN_KEYS, *plan_keys()), "cross_validate")
+    setup = {k: params.pop(k) for k in (*SetupOptions.names(), "random_state") if k in params}
+    options = SetupOptions.from_kwargs(({} if seed is None else {"seed": seed}) | setup, "cross_validate")
+    check_int("folds", folds, low=2)
     params.setdefault("progress", False)
-    result = run_folds(data, spaim_predictor(seed=seed, **params), folds, seed, progress, return_predictions)
+    predictor = spaim_predictor(seed=options.seed, threads=threads, **params)  # checks the other options before clustering
+    with thread_limits(threads):
+        data = prepare_pair(st, sc, options)
+    make_folds(len(data.shared_st), folds, options.seed)  # fail on too few genes before any training
+    result = run_folds(data, predictor, folds, options.seed, progress, return_predictions)
     if not return_predictions:
         return result
     table, predictions = result
     out = ad.AnnData(X=predictions, obs=data.st_obs.copy(), var=pd.DataFrame(index=pd.Index(data.shared_st, dtype=str)))
+    out.uns["log1p"] = {"base": None}
     if data.st_spatial is not None:
         out.obsm["spatial"] = data.st_spatial.copy()
     return table, out

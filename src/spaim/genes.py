@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
+import anndata as ad
+import numpy as np
 import pandas as pd
 
-from spaim.errors import SpaIMInputError
+from spaim.errors import SpaIMInputError, SpaIMWarning
+
+if TYPE_CHECKING:
+    from spaim.options import SetupOptions
+    from spaim.preprocessing import Matrix
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,12 @@ class GeneMatch:
     sc_names: list[str]
     st_only: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
+    unexpressed: list[str] = field(default_factory=list)  # SC names of shared genes without ST counts
+
+    @property
+    def measured_sc(self) -> set[str]:
+        """SC names of every gene the ST panel measured, used or not."""
+        return {*self.sc_names, *self.unexpressed}
 
     @property
     def n_shared(self) -> int:
@@ -26,6 +40,8 @@ class GeneMatch:
         text = f"{self.n_shared} shared genes; {len(self.st_only)} ST genes absent from SC"
         if self.ambiguous:
             text += f"; {len(self.ambiguous)} dropped as ambiguous under case-insensitive matching"
+        if self.unexpressed:
+            text += f"; {len(self.unexpressed)} dropped as they have no ST counts"
         return text
 
 
@@ -63,3 +79,44 @@ def match_genes(st_genes: pd.Index, sc_genes: pd.Index, case_sensitive: bool = T
             f"use the same gene identifiers in both{hint}."
         )
     return GeneMatch(st_names, sc_names, st_only, dropped)
+
+
+def gene_names(adata: ad.AnnData, role: str, options: SetupOptions) -> pd.Index:
+    """``adata``'s gene names, stripped of surrounding whitespace when ``options`` ask for it.
+
+    Without ``strip_gene_names`` such names are kept as they are, and a warning says that
+    they match only names spelled the same way.
+    """
+    names = pd.Index(adata.var_names.astype(str))
+    padded = names[names != names.str.strip()]
+    if len(padded) and options.strip_gene_names:
+        return pd.Index(names.str.strip())
+    if len(padded):
+        warnings.warn(
+            f"{len(padded)} {role} gene name(s) have leading or trailing whitespace (e.g. {list(padded[:2])}): they match "
+            "only names spelled the same way; pass strip_gene_names=True (CLI: --strip-gene-names) to strip them.",
+            SpaIMWarning,
+            stacklevel=3,
+        )
+    return names
+
+
+def drop_unexpressed(match: GeneMatch, st_shared: Matrix) -> GeneMatch:
+    """Drop shared genes without a single ST count: nothing to learn from, no held-out score."""
+    totals = np.asarray(st_shared.sum(axis=0)).ravel()
+    silent = totals == 0
+    if not silent.any() or silent.all():
+        return match  # all silent: refused with the ST checks, which say why
+    warnings.warn(
+        f"{int(silent.sum())} shared gene(s) have no counts in any ST cell (e.g. {[match.st_names[i] for i in np.flatnonzero(silent)[:3]]}): "
+        "they are left out of training; check the ST layer, or drop those genes to silence this.",
+        SpaIMWarning,
+        stacklevel=3,
+    )
+    keep = np.flatnonzero(~silent)
+    return replace(
+        match,
+        st_names=[match.st_names[i] for i in keep],
+        sc_names=[match.sc_names[i] for i in keep],
+        unexpressed=[match.sc_names[i] for i in np.flatnonzero(silent)],
+    )

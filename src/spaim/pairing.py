@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import anndata as ad
 import numpy as np
@@ -11,9 +12,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from spaim.errors import SpaIMInputError
-from spaim.genes import GeneMatch, match_genes
+from spaim.genes import GeneMatch, drop_unexpressed, gene_names, match_genes
+from spaim.options import SetupOptions
 from spaim.preprocessing import Matrix, SCReference, build_sc_reference, log1p_dense, size_factors
-from spaim.validation import expression_matrix
+from spaim.validation import check_anndata, check_coordinates, check_requested_genes, check_sc_cells, check_shared_genes, check_st_cells, expression_matrix
 
 #: ``obs`` column pairs accepted as coordinates when ``obsm["spatial"]`` is absent.
 COORDINATE_COLUMNS = (("x", "y"), ("x_coord", "y_coord"), ("X", "Y"), ("array_col", "array_row"))
@@ -38,9 +40,12 @@ class PairedData:
     st_counts: Matrix  # ST cells x shared genes, counts, in ``shared_st`` order
     match: GeneMatch
     reference: SCReference
-    normalize: bool
+    options: SetupOptions = field(default_factory=SetupOptions)
     n_sc_genes: int = 0
-    min_cell_fraction: float = 0.1
+
+    @property
+    def normalize(self) -> bool:
+        return self.options.normalize
 
     @property
     def shared_st(self) -> list[str]:
@@ -59,12 +64,12 @@ class PairedData:
         kept = len(self.reference.genes)
         return (
             f"{self.match.summary()}; SC reference: {self.n_sc_genes} genes, {kept} kept for imputation, "
-            f"{self.n_sc_genes - kept} dropped (expressed in < {self.min_cell_fraction:.0%} of SC cells)"
+            f"{self.n_sc_genes - kept} dropped (expressed in < {self.options.min_cell_fraction:.0%} of SC cells)"
         )
 
     def default_genes(self) -> list[str]:
         """Every SC gene kept by the filter that the ST panel did not measure."""
-        measured = set(self.shared_sc)
+        measured = self.match.measured_sc
         return [g for g in self.reference.genes if g not in measured]
 
     def st_size_factors(self, genes: np.ndarray | None = None) -> np.ndarray | None:
@@ -89,6 +94,17 @@ class PairedData:
         spatial = None if self.st_spatial is None else self.st_spatial[rows]
         return replace(self, st_obs=self.st_obs.iloc[rows], st_spatial=spatial, st_counts=self.st_counts[rows])
 
+    def st_fingerprint(self) -> str:
+        """SHA-256 of the ST cell names and shared-gene counts (sparse or dense alike)."""
+        counts = sp.csr_matrix(self.st_counts, dtype=np.float32)
+        counts.sum_duplicates()
+        counts.eliminate_zeros()
+        digest = hashlib.sha256(np.asarray(counts.shape, dtype=np.int64).tobytes())
+        for part in (counts.indptr.astype(np.int64), counts.indices.astype(np.int64), counts.data):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        digest.update("\n".join(map(str, self.st_obs.index)).encode())
+        return digest.hexdigest()
+
     def subset(self, genes: np.ndarray) -> PairedData:
         """The same pair restricted to some shared genes (e.g. a fold's training genes)."""
         genes = np.asarray(genes)
@@ -103,67 +119,67 @@ class PairedData:
 def prepare_pair(
     st: ad.AnnData,
     sc: ad.AnnData,
+    options: SetupOptions | None = None,
+    *,
     genes: Sequence[str] | None = None,
-    st_layer: str | None = None,
-    sc_layer: str | None = None,
-    ignore_case: bool = False,
-    allow_non_integer: bool = False,
-    normalize: bool = True,
-    min_cell_fraction: float = 0.1,
-    labels_key: str | None = None,
-    resolution: float = 1.0,
-    n_clusters: int | None = None,
-    profile_stat: str = "mean",
-    seed: int = 0,
     reference: SCReference | None = None,
+    **setup,
 ) -> PairedData:
     """Validate ``st`` and ``sc``, match their genes and build the SC reference.
 
-    Neither object is modified. ``reference`` skips clustering (used when loading a model).
+    Every check on the data runs before the SC clustering. Neither object is modified.
+
+    Parameters
+    ----------
+    st, sc
+        Spatial data and single-cell reference, cells x genes.
+    options
+        Set-up options; or give them as keyword arguments (``**setup``, the fields of
+        :class:`spaim.options.SetupOptions`, with ``random_state`` as an alias of ``seed``).
+    genes
+        Genes to keep available for imputation even if they fail the SC expression filter.
+    reference
+        A ready SC reference: skips clustering (used when loading a model).
     """
-    st_counts = expression_matrix(st, "ST", st_layer, allow_non_integer)
-    sc_counts = expression_matrix(sc, "SC", sc_layer, allow_non_integer)
-    match = match_genes(st.var_names, sc.var_names, case_sensitive=not ignore_case)
-    wanted = _check_requested(genes, sc.var_names)
+    options = _options(options, setup)
+    check_anndata(st, "ST")
+    check_anndata(sc, "SC")
+    st_genes, sc_genes = gene_names(st, "ST", options), gene_names(sc, "SC", options)
+    st_counts = expression_matrix(st, "ST", options.st_layer, options.allow_non_integer, var_names=st_genes)
+    sc_counts = expression_matrix(sc, "SC", options.sc_layer, options.allow_non_integer, var_names=sc_genes)
+    match = match_genes(st_genes, sc_genes, case_sensitive=not options.ignore_case)
+    st_shared = st_counts[:, st_genes.get_indexer(match.st_names)]
+    del st_counts  # one copy of the ST counts at a time
+    expressed = drop_unexpressed(match, st_shared)
+    if expressed.n_shared < match.n_shared:
+        st_shared = st_shared[:, pd.Index(match.st_names).get_indexer(expressed.st_names)]
+    match = expressed
+    check_shared_genes(match.n_shared)
+    check_st_cells(st_shared)
+    wanted = check_requested_genes(genes, sc_genes)
+    coords = spatial_coordinates(st)
+    check_coordinates(coords, st.n_obs)
     if reference is None:
-        labels = _labels(sc, labels_key)
-        if n_clusters is not None and n_clusters > sc.n_obs:
-            raise SpaIMInputError(f"n_clusters={n_clusters} exceeds the {sc.n_obs} SC cells: ask for at most {sc.n_obs} clusters.")
-        reference = build_sc_reference(
-            sc_counts,
-            sc.var_names,
-            keep=[*match.sc_names, *wanted],
-            min_cell_fraction=min_cell_fraction,
-            labels=labels,
-            resolution=resolution,
-            n_clusters=n_clusters,
-            profile_stat=profile_stat,
-            normalize=normalize,
-            seed=seed,
-        )
-    st_index = st.var_names.get_indexer(match.st_names)
+        labels = _labels(sc, options.labels_key)
+        check_sc_cells(sc_counts, labels, options.n_clusters)
+        reference = build_sc_reference(sc_counts, sc_genes, keep=[*match.sc_names, *wanted], labels=labels, options=options)
     return PairedData(
         st_obs=st.obs.copy(),
-        st_spatial=spatial_coordinates(st),
-        st_counts=st_counts[:, st_index],
+        st_spatial=coords,
+        st_counts=st_shared,
         match=match,
         reference=reference,
-        normalize=normalize,
+        options=options,
         n_sc_genes=sc.n_vars,
-        min_cell_fraction=min_cell_fraction,
     )
 
 
-def _check_requested(genes: Sequence[str] | None, sc_genes: pd.Index) -> list[str]:
-    if genes is None:
-        return []
-    genes = list(genes)
-    missing = [g for g in genes if g not in sc_genes]
-    if missing:
-        raise SpaIMInputError(
-            f"{len(missing)} requested gene(s) are not in the SC reference (e.g. {missing[:3]}): check their spelling or drop them."
-        )
-    return genes
+def _options(options: SetupOptions | None, setup: dict) -> SetupOptions:
+    if options is None:
+        return SetupOptions.from_kwargs(setup, "prepare_pair")
+    if setup:
+        raise SpaIMInputError(f"prepare_pair() got both options= and {sorted(setup)}: put every set-up option in one place.")
+    return options
 
 
 def _labels(sc: ad.AnnData, labels_key: str | None) -> np.ndarray | None:
@@ -171,4 +187,14 @@ def _labels(sc: ad.AnnData, labels_key: str | None) -> np.ndarray | None:
         return None
     if labels_key not in sc.obs:
         raise SpaIMInputError(f"SC has no obs column '{labels_key}' (columns: {list(sc.obs.columns)}): pick one of them or omit labels_key.")
-    return sc.obs[labels_key].to_numpy()
+    labels = sc.obs[labels_key]
+    if labels.isna().any():
+        raise SpaIMInputError(
+            f"SC obs column '{labels_key}' has {int(labels.isna().sum())} missing label(s): label or drop those cells first."
+        )
+    if labels.nunique() < 2:
+        raise SpaIMInputError(
+            f"SC obs column '{labels_key}' holds a single label ({labels.iloc[0]!r}): every imputed gene would get the same "
+            "pattern; give a column with at least two cell types, or omit labels_key to cluster the reference."
+        )
+    return labels.to_numpy()

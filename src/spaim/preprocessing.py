@@ -14,6 +14,7 @@ from sklearn.neighbors import KNeighborsTransformer
 
 from spaim._threads import preserve_torch_threads
 from spaim.errors import SpaIMInputError
+from spaim.options import SetupOptions
 
 Matrix = np.ndarray | sp.csr_matrix
 
@@ -91,6 +92,7 @@ def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
         sc.pp.log1p(adata)
         if adata.n_vars > n_top_genes:
             sc.pp.highly_variable_genes(adata, n_top_genes=n_top_genes, subset=True)
+        _check_varying(adata.X)
         sc.pp.scale(adata, max_value=10)
         n_comps = max(1, min(50, adata.n_vars - 1, adata.n_obs - 1))
         sc.pp.pca(adata, n_comps=n_comps, random_state=seed)
@@ -98,6 +100,19 @@ def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
         transformer = _knn_transformer(adata.n_obs, n_neighbors)
         sc.pp.neighbors(adata, n_neighbors=n_neighbors, random_state=seed, transformer=transformer)
     return adata
+
+
+def _check_varying(log_expr: sp.csr_matrix) -> None:
+    """Refuse a reference whose cells are (nearly) all alike: PCA would return NaN."""
+    log_expr = sp.csr_matrix(log_expr, dtype=np.float64)
+    mean = np.asarray(log_expr.mean(axis=0)).ravel()
+    variance = np.asarray(log_expr.multiply(log_expr).mean(axis=0)).ravel() - mean**2
+    varying = variance > 1e-9 * np.maximum(mean**2, 1.0)
+    if varying.sum() < 2:
+        raise SpaIMInputError(
+            f"the cells to cluster barely differ ({int(varying.sum())} gene(s) vary across them): there is nothing to cluster; "
+            "give cell-type labels with labels_key (CLI: --labels-key) or a more varied reference."
+        )
 
 
 #: scanpy searches neighbours exactly below this many cells and with pynndescent above it.
@@ -188,28 +203,31 @@ def build_sc_reference(
     counts: Matrix,
     genes: pd.Index,
     keep: Sequence[str] = (),
-    min_cell_fraction: float = 0.1,
     labels: Sequence | None = None,
-    resolution: float = 1.0,
-    n_clusters: int | None = None,
-    profile_stat: str = "mean",
-    normalize: bool = True,
-    seed: int = 0,
+    options: SetupOptions | None = None,
 ) -> SCReference:
     """Filter SC genes, cluster SC cells (or use ``labels``) and compute cluster profiles.
 
     Genes in ``keep`` (shared genes, genes the user wants imputed) survive the filter.
+    ``options`` (default :class:`spaim.options.SetupOptions`) give the filter threshold,
+    the clustering, the profile statistic and normalisation.
     """
+    options = options or SetupOptions()
     fraction = expressed_fraction(counts)
-    mask = (fraction >= min_cell_fraction) | genes.isin(list(keep))
+    mask = (fraction >= options.min_cell_fraction) | genes.isin(list(keep))
     if labels is None:
-        cluster_ids = leiden_clusters(counts, resolution=resolution, n_clusters=n_clusters, seed=seed)
+        cluster_ids = leiden_clusters(counts, resolution=options.resolution, n_clusters=options.n_clusters, seed=options.seed)
         names = [str(k) for k in np.unique(cluster_ids)]
+        if len(names) < 2:
+            raise SpaIMInputError(
+                f"the SC reference forms a single Leiden cluster at resolution {options.resolution:g}: every imputed gene "
+                "would get the same pattern; raise resolution, ask for n_clusters >= 2, or give labels_key."
+            )
     else:
         codes = pd.Categorical(np.asarray(labels).astype(str))
         cluster_ids, names = codes.codes.astype(int), list(codes.categories)
     kept = counts[:, np.flatnonzero(mask)]
-    factors = size_factors(counts) if normalize else None
+    factors = size_factors(counts) if options.normalize else None
     log_expr = log1p_sparse(kept, factors) if sp.issparse(kept) else log1p_dense(kept, factors)
-    profiles = cluster_profiles(log_expr, cluster_ids, profile_stat)
+    profiles = cluster_profiles(log_expr, cluster_ids, options.profile_stat)
     return SCReference(genes=genes[mask], profiles=profiles, labels=cluster_ids, cluster_names=names)

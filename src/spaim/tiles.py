@@ -10,7 +10,6 @@ a :class:`distributed.LocalCluster` by default, or an existing cluster by addres
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import os
 import tempfile
@@ -246,14 +245,18 @@ def impute_slide(
         Set-up options of :class:`spaim.SpaIM` (``labels_key``, ``normalize``, ...),
         ``widths``/``norm``, and training options of :meth:`spaim.SpaIM.train`.
     """
-    from spaim.crossval import MODEL_KEYS, SETUP_KEYS
-    from spaim.model.imputer import SpaIM
+    from spaim.crossval import MODEL_KEYS, RUN_KEYS
+    from spaim.model.imputer import check_module_options
+    from spaim.options import SetupOptions, check_known
+    from spaim.training import TrainingPlan, plan_keys
 
-    setup = {k: params.pop(k) for k in SETUP_KEYS if k in params}
+    check_known(params, (*SetupOptions.names(), "random_state", *MODEL_KEYS, *RUN_KEYS, *plan_keys()), "impute_slide")
+    options = SetupOptions.from_kwargs({k: params.pop(k) for k in (*SetupOptions.names(), "random_state") if k in params}
+                                       | {"seed": seed}, "impute_slide")
     model_params = {k: params.pop(k) for k in MODEL_KEYS if k in params}
-    unknown = sorted(set(params) - set(inspect.signature(SpaIM.train).parameters) - {"self"})
-    if unknown:
-        raise SpaIMInputError(f"unknown option(s) {unknown}: pass set-up, model or SpaIM.train options.")
+    check_module_options(**{"widths": (512, 256), "norm": "layer"} | model_params)
+    TrainingPlan.from_kwargs({k: v for k, v in params.items() if k not in RUN_KEYS})
+    resolve_threads(threads)
     resolve_dtype(dtype)
     resolve_chunk_size(chunk_size, 1)
     if out is not None:
@@ -263,7 +266,7 @@ def impute_slide(
         raise SpaIMInputError("ST has no coordinates, so it cannot be split into tiles: put them in obsm['spatial'].")
     tiles = spatial_tiles(coords, n_tiles)
     with thread_limits(threads if scheduler == INLINE or threads is not None else None):
-        data = prepare_pair(st, sc, genes=genes, seed=seed, **setup)
-    job = TileJob(genes=data.default_genes() if genes is None else list(genes), seed=seed, threads=threads,
+        data = prepare_pair(st, sc, options, genes=genes)
+    job = TileJob(genes=data.default_genes() if genes is None else list(genes), seed=options.seed, threads=threads,
                   model_params=model_params, train_params=params, dtype=dtype, chunk_size=chunk_size)
     return impute_tiles(data, tiles, job, out, scheduler=scheduler, workers=workers, work_dir=work_dir, force=force, progress=progress)

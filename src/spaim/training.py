@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -12,18 +14,28 @@ from tqdm.auto import tqdm
 from spaim.errors import SpaIMInputError
 from spaim.model.losses import GENERATOR_TARGETS, SIMILARITIES, LossWeights, cosine_loss, spaim_loss
 from spaim.model.networks import SpaIMModule
+from spaim.options import check_choice, check_int, check_known, check_number, option_error
+
+GeneratorTarget = Literal[GENERATOR_TARGETS]  # one definition of the choices, in the losses
+Similarity = Literal[SIMILARITIES]
+#: Loss weights as :meth:`spaim.SpaIM.train` spells them.
+WEIGHT_KEYS = {f"{f.name}_weight": f.name for f in fields(LossWeights)}
+#: Most extra augmented copies per gene and epoch (each one is a full copy of the training genes).
+MAX_AUGMENT_COPIES = 20
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` picks CUDA when available, else CPU; asking for CUDA without it is an error."""
     if isinstance(device, torch.device):
         return device
+    if not isinstance(device, str):
+        raise SpaIMInputError(f"device={device!r} is not a device name: use 'auto', 'cpu' or 'cuda'.", option="device")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SpaIMInputError("device 'cuda' was requested but no CUDA GPU is available: use device='auto' or 'cpu'.")
+        raise SpaIMInputError("device 'cuda' was requested but no CUDA GPU is available: use device='auto' or 'cpu'.", option="device")
     if device != "cpu" and not device.startswith("cuda"):
-        raise SpaIMInputError(f"device '{device}' is unknown: use 'auto', 'cpu' or 'cuda'.")
+        raise SpaIMInputError(f"device={device!r} is unknown: use 'auto', 'cpu' or 'cuda'.", option="device")
     return torch.device(device)
 
 
@@ -51,8 +63,8 @@ class TrainingPlan:
     augment_copies
         Extra copies of each training gene per epoch with half its SC profile zeroed.
     similarity
-        ``"cosine"`` (paper) or ``"pearson"`` (genes centred over cells first) in the
-        reconstruction, generation and validation losses.
+        ``"pearson"`` (default: genes centred over cells first, ours) or ``"cosine"``
+        (paper) in the reconstruction, generation and validation losses.
     """
 
     max_epochs: int = 300
@@ -61,19 +73,37 @@ class TrainingPlan:
     validation_fraction: float = 0.1
     patience: int = 20
     weights: LossWeights = field(default_factory=LossWeights)
-    generator_target: str = "measured"
+    generator_target: GeneratorTarget = "measured"
     augment_copies: int = 0
-    similarity: str = "cosine"
+    similarity: Similarity = "pearson"
 
     def __post_init__(self) -> None:
-        if self.similarity not in SIMILARITIES:
-            raise SpaIMInputError(f"similarity '{self.similarity}' is unknown: use one of {SIMILARITIES}.")
-        if self.generator_target not in GENERATOR_TARGETS:
-            raise SpaIMInputError(f"generator_target '{self.generator_target}' is unknown: use one of {GENERATOR_TARGETS}.")
-        if self.max_epochs < 1 or self.batch_size < 2:
-            raise SpaIMInputError("max_epochs must be >= 1 and batch_size >= 2: raise them.")
-        if not 0 <= self.validation_fraction < 1:
-            raise SpaIMInputError("validation_fraction must be in [0, 1): pick e.g. 0.1.")
+        # Checked, and stored as plain Python numbers (the settings of a saved model are JSON).
+        self.max_epochs = check_int("max_epochs", self.max_epochs, low=1)
+        self.lr = check_number("lr", self.lr, low=0.0, high=1.0, low_open=True)
+        self.batch_size = check_int("batch_size", self.batch_size, low=2)
+        self.validation_fraction = check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0, high_open=True)
+        self.patience = check_int("patience", self.patience, low=1)
+        check_choice("generator_target", self.generator_target, GeneratorTarget)
+        check_choice("similarity", self.similarity, Similarity)
+        self.augment_copies = check_int("augment_copies", self.augment_copies, low=0, high=MAX_AUGMENT_COPIES)
+        if not isinstance(self.weights, LossWeights):
+            raise SpaIMInputError(f"weights must be a LossWeights, got {type(self.weights).__name__}: use spaim.model.losses.LossWeights.")
+        self.weights = LossWeights(**{name: check_number(key, getattr(self.weights, name), low=0.0) for key, name in WEIGHT_KEYS.items()})
+        if self.weights.generation == 0:
+            raise option_error("generation_weight", 0.0, "switches off the loss that trains imputation", "keep it > 0")
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any], where: str = "train") -> TrainingPlan:
+        """A plan from :meth:`spaim.SpaIM.train`'s keyword arguments (loss weights as ``*_weight``)."""
+        check_known(kwargs, plan_keys(), where)
+        weights = LossWeights(**{WEIGHT_KEYS[k]: v for k, v in kwargs.items() if k in WEIGHT_KEYS})
+        return cls(weights=weights, **{k: v for k, v in kwargs.items() if k not in WEIGHT_KEYS})
+
+
+def plan_keys() -> tuple[str, ...]:
+    """Every keyword :meth:`TrainingPlan.from_kwargs` accepts."""
+    return (*(f.name for f in fields(TrainingPlan) if f.name != "weights"), *WEIGHT_KEYS)
 
 
 def split_validation(n_genes: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

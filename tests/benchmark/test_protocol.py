@@ -44,3 +44,15 @@ def test_unknown_or_unavailable_methods_fail_before_running(run):
         run_benchmark([spec], ["knn", "nope"], folds=FOLDS, cache_dir=cache, progress=False)
     with pytest.raises(SpaIMInputError, match="sprite"):
         run_benchmark([spec], ["sprite"], folds=FOLDS, cache_dir=cache, progress=False)
+
+
+def test_report_only_runs_nothing_and_says_what_is_missing(run, tmp_path, monkeypatch):
+    spec, cache, first = run
+
+    def no_process(job):
+        raise AssertionError(f"{job.method} was run")
+
+    monkeypatch.setattr(protocol, "start", no_process)
+    again = run_benchmark([spec], ["knn", "libsize"], folds=FOLDS, cache_dir=cache, progress=False, run_missing=False)[0]
+    np.testing.assert_array_equal(again.runs["knn"].prediction, first.runs["knn"].prediction)
+    assert again.runs["libsize"].status == f"not finished: 0 of {FOLDS} folds in the cache when this report was made"

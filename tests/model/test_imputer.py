@@ -18,7 +18,7 @@ def trained(small_pair):
 def test_inputs_are_never_modified(small_pair):
     st, sc = small_pair
     st_before, sc_before = st.copy(), sc.copy()
-    SpaIM(st, sc, n_clusters=6, widths=(16, 8)).train(max_epochs=2, progress=False).impute()
+    SpaIM(st, sc, n_clusters=6, widths=(16, 8)).train(max_epochs=2, progress=False).impute(list(st.var_names[:3]))
     for after, before in ((st, st_before), (sc, sc_before)):
         assert np.array_equal(after.X, before.X)
         assert after.obs.equals(before.obs) and after.var.equals(before.var)

@@ -34,6 +34,8 @@ def register(subparsers) -> None:
                    help="a method option, e.g. tangram.epochs=200 (repeatable; changes that method's cache key)")
     p.add_argument("--timeout", type=float, help="seconds after which a method is stopped on a dataset (reported as failed)")
     p.add_argument("--out", required=True, help="output folder (created); its cache/ lets a rerun resume")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: report from the cache, methods with missing folds marked not finished")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -45,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     options = _options(args.option)
     results = run_benchmark(
         _datasets(args), _split(args.methods), args.folds, args.seed, out / "cache",
-        options, args.timeout, progress=not args.quiet,
+        options, args.timeout, progress=not args.quiet, run_missing=not args.report_only,
     )
     write_outputs(results, out, _command(args), args.folds, args.seed, options)
     return 0

@@ -122,6 +122,7 @@ def run_benchmark(
     options: dict[str, dict] | None = None,
     timeout_s: float | None = None,
     progress: bool = True,
+    run_missing: bool = True,
 ) -> list[DatasetResult]:
     """Run every method on every dataset over the same folds, resuming from ``cache_dir``.
 
@@ -141,6 +142,9 @@ def run_benchmark(
         Stop a method that runs longer than this on one dataset (reported as failed).
     progress
         Show a progress bar over datasets x methods x folds.
+    run_missing
+        Run the folds missing from the cache (default); ``False`` reports from the cache
+        alone, a method with missing folds getting a status that says how many.
     """
     for method in methods:
         method_class(method)  # unknown names fail before anything runs
@@ -152,14 +156,16 @@ def run_benchmark(
         result = DatasetResult(spec, inputs, inputs.folds(folds, seed), seed=seed)
         for method in methods:
             bar.set_postfix_str(f"{spec.name}: {method}")
-            result.runs[method] = _run_method(result, method, seed, cache_dir, options.get(method, {}), timeout_s, bar)
+            result.runs[method] = _run_method(result, method, seed, cache_dir, options.get(method, {}), timeout_s, bar,
+                                              run_missing)
         results.append(result)
     bar.close()
     return results
 
 
 def _run_method(
-    result: DatasetResult, method: str, seed: int, cache_dir, options: dict, timeout_s: float | None, bar: tqdm
+    result: DatasetResult, method: str, seed: int, cache_dir, options: dict, timeout_s: float | None, bar: tqdm,
+    run_missing: bool = True,
 ) -> MethodRun:
     spec, folds = result.spec, result.folds
     key = fingerprint(
@@ -167,11 +173,16 @@ def _run_method(
         seed=seed, options=options, ignore_case=spec.ignore_case, allow_non_integer=spec.allow_non_integer,
     )
     cache = MethodCache(cache_dir, spec.name, method, key)
-    cache.pop_error()
     indices = [f.index for f in folds]
     done = cache.done(indices)
     bar.update(len(done))
     todo = [f for f in folds if f.index not in done]
+    if not run_missing:
+        bar.update(len(todo))
+        if todo:
+            return MethodRun(status=f"not finished: {len(done)} of {len(folds)} folds in the cache when this report was made")
+        return _collect(cache, folds, result.inputs)
+    cache.pop_error()
     error = _execute(Job(method, spec.st_path, spec.sc_path, todo, cache, seed, spec.ignore_case, spec.allow_non_integer, options),
                      timeout_s, bar, len(done)) if todo else None
     missing = len(indices) - len(cache.done(indices))

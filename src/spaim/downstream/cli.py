@@ -8,6 +8,7 @@ from pathlib import Path
 from spaim import datasets
 from spaim.errors import SpaIMInputError
 from spaim.io import read_h5ad
+from spaim.pairing import spatial_coordinates
 
 
 def register(subparsers) -> None:
@@ -76,6 +77,11 @@ def _inputs(args: argparse.Namespace):
         st, sc = datasets.load(args.dataset, args.data_dir)
     else:
         st, sc = read_h5ad(args.st, "ST"), (read_h5ad(args.sc, "SC") if args.sc else None)
+    if args.spatial and spatial_coordinates(st) is None:
+        raise SpaIMInputError(
+            "--spatial needs ST coordinates, and the ST data has none (obsm['spatial'] or obs x/y columns): "
+            "add them, or leave out --spatial."
+        )
     given = _given_imputations(args)
     if given:
         return st, given

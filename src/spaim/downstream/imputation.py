@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from spaim.baselines import knn_impute, knn_predictor
-from spaim.crossval import SETUP_KEYS, cross_validate, run_folds
+from spaim.crossval import cross_validate, run_folds
 from spaim.errors import SpaIMInputError
 from spaim.model import SpaIM
+from spaim.options import SetupOptions
 from spaim.pairing import PairedData, prepare_pair
 from spaim.preprocessing import log1p_dense, size_factors
 from spaim.validation import expression_matrix
@@ -57,9 +58,7 @@ def impute_versions(
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise SpaIMInputError(f"unknown method(s) {sorted(unknown)}: choose from {list(METHODS)}.")
-    bad = set(setup) - set(SETUP_KEYS)
-    if bad:
-        raise SpaIMInputError(f"unknown set-up option(s) {sorted(bad)}: use {list(SETUP_KEYS)}.")
+    SetupOptions.from_kwargs({"seed": seed} | setup, "impute_versions")  # every option checked before any work
     runners = {"spaim": _spaim_version, "knn": _knn_version}
     return {m: runners[m](st, sc, folds, seed, max_epochs, setup) for m in methods}
 
@@ -78,8 +77,8 @@ def _knn_version(st, sc, folds: int, seed: int, max_epochs: int, setup: dict) ->
     data = prepare_pair(st, sc, seed=seed, **setup)
     sc_counts = expression_matrix(sc, "SC", setup.get("sc_layer"), setup.get("allow_non_integer", False))
     _, held_out = run_folds(data, knn_predictor(sc_counts, sc.var_names, seed=seed), folds, seed, progress=False, return_predictions=True)
-    shared = set(data.shared_sc)
-    new_genes = [g for g in data.reference.genes if g not in shared]
+    measured = data.match.measured_sc
+    new_genes = [g for g in data.reference.genes if g not in measured]
     columns = sc.var_names.get_indexer
     st_log = data.st_log(np.arange(len(data.shared_st)), data.st_size_factors())
     factors = size_factors(sc_counts) if data.normalize else None
@@ -93,6 +92,7 @@ def _assemble(held_out: np.ndarray, shared: Sequence[str], new: np.ndarray, new_
     names = pd.Index([*shared, *new_genes], dtype=str)
     var = pd.DataFrame({"measured": [True] * len(shared) + [False] * len(new_genes)}, index=names)
     out = ad.AnnData(X=np.hstack([np.asarray(held_out, np.float32), np.asarray(new, np.float32)]), obs=data.st_obs.copy(), var=var)
+    out.uns["log1p"] = {"base": None}  # scanpy's mark of natural-log log1p values
     if data.st_spatial is not None:
         out.obsm["spatial"] = data.st_spatial.copy()
     return out

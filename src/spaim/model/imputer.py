@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import numbers
 import os
+import pickle
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Literal
 
 import anndata as ad
 import numpy as np
@@ -16,16 +20,20 @@ from tqdm.auto import tqdm
 
 from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
-from spaim.io import atomic_path, check_can_write
-from spaim.model.losses import LossWeights
 from spaim.cell_basis import CellBasis, build_cell_basis
+from spaim.io import atomic_folder, check_can_write
 from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
+from spaim.model.rest import NORMS
+from spaim.options import SetupOptions, option_error
 from spaim.pairing import PairedData, prepare_pair
 from spaim.preprocessing import SCReference
-from spaim.training import TrainingPlan, resolve_device, train_module
+from spaim.training import TrainingPlan, plan_keys, resolve_device, train_module
 from spaim.writer import open_h5ad_writer, resolve_chunk_size, resolve_dtype
 
 _SAVE_FILES = ("settings.json", "module.pt", "reference.npz", "history.csv")
+Norm = Literal[tuple(NORMS)]
+Architecture = Literal[ARCHITECTURES]
+StyleInput = Literal[STYLE_INPUTS]
 
 
 class SpaIM:
@@ -40,22 +48,6 @@ class SpaIM:
         Single-cell reference, cells x genes, raw counts in ``X`` or ``sc_layer``.
     genes
         Genes to keep available for imputation even if they fail the SC expression filter.
-    st_layer, sc_layer
-        Layers holding raw counts (default ``X``).
-    ignore_case
-        Match gene names between ST and SC ignoring case.
-    allow_non_integer
-        Accept non-integer (already processed, non-negative) values.
-    normalize
-        Library-size normalise (to the median total) before ``log1p``.
-    min_cell_fraction
-        Keep SC genes expressed in at least this fraction of SC cells.
-    labels_key
-        ``sc.obs`` column with cell labels to use instead of Leiden clusters.
-    resolution, n_clusters
-        Leiden resolution, or a target number of clusters (searched over resolutions).
-    profile_stat
-        ``"mean"`` (default) or ``"median"`` (paper) log expression per SC cluster.
     widths
         Latent width of each ReST layer (the number of layers is ``len(widths)``).
     norm
@@ -73,8 +65,15 @@ class SpaIM:
         CPU threads for torch, BLAS and numba while this model computes (default: the
         CPUs this process may use, capped by ``OMP_NUM_THREADS`` when set). On a shared
         or busy machine, fewer threads than cores avoid spinning.
-    seed
-        Seed for clustering, initialisation, batching and augmentation.
+    options
+        Set-up options as one :class:`spaim.options.SetupOptions`; or give them as
+        keyword arguments (below), checked together before any work starts.
+    **setup
+        The fields of :class:`spaim.options.SetupOptions`: ``st_layer``/``sc_layer``
+        (layers holding raw counts), ``ignore_case``, ``strip_gene_names``,
+        ``allow_non_integer``, ``normalize``, ``min_cell_fraction``, ``labels_key``,
+        ``resolution``, ``n_clusters``, ``profile_stat`` and ``seed`` (alias
+        ``random_state``). Unknown names are refused.
 
     Notes
     -----
@@ -90,41 +89,24 @@ class SpaIM:
         sc: ad.AnnData,
         *,
         genes: Sequence[str] | None = None,
-        st_layer: str | None = None,
-        sc_layer: str | None = None,
-        ignore_case: bool = False,
-        allow_non_integer: bool = False,
-        normalize: bool = True,
-        min_cell_fraction: float = 0.1,
-        labels_key: str | None = None,
-        resolution: float = 1.0,
-        n_clusters: int | None = None,
-        profile_stat: str = "mean",
         widths: Sequence[int] = (512, 256),
-        norm: str = "layer",
-        architecture: str = "cellbasis",
-        style_input: str = "constant",
+        norm: Norm = "layer",
+        architecture: Architecture = "cellbasis",
+        style_input: StyleInput = "constant",
         threads: int | None = None,
-        seed: int = 0,
+        options: SetupOptions | None = None,
         _reference: SCReference | None = None,
+        **setup,
     ) -> None:
+        misplaced = [k for k in setup if k in plan_keys()]
+        if misplaced:
+            raise SpaIMInputError(f"'{misplaced[0]}' is a training option: pass it to model.train(), not to SpaIM().", option=misplaced[0])
+        options = SetupOptions.from_kwargs(setup, "SpaIM") if options is None else options
+        check_module_options(widths, norm, architecture, style_input)
         self.threads = resolve_threads(threads)
-        self.setup_params = dict(
-            st_layer=st_layer,
-            sc_layer=sc_layer,
-            ignore_case=ignore_case,
-            allow_non_integer=allow_non_integer,
-            normalize=normalize,
-            min_cell_fraction=min_cell_fraction,
-            labels_key=labels_key,
-            resolution=resolution,
-            n_clusters=n_clusters,
-            profile_stat=profile_stat,
-            seed=seed,
-        )
         with thread_limits(self.threads):
-            data = prepare_pair(st, sc, genes=genes, reference=_reference, **self.setup_params)
-            self._init_from_data(data, widths, norm, architecture, style_input, seed)
+            data = prepare_pair(st, sc, options, genes=genes, reference=_reference)
+            self._init_from_data(data, widths, norm, architecture, style_input, options.seed)
 
     @classmethod
     def from_paired_data(
@@ -132,22 +114,21 @@ class SpaIM:
         style_input: str = "constant", seed: int = 0, threads: int | None = None,
     ) -> SpaIM:
         """A model over already prepared data (used by cross-validation and tiles to share the SC clustering)."""
+        check_module_options(widths, norm, architecture, style_input)
         model = cls.__new__(cls)
         model.threads = resolve_threads(threads)
-        model.setup_params = {"seed": seed, "normalize": data.normalize}
         with thread_limits(model.threads):
-            model._init_from_data(data, widths, norm, architecture, style_input, seed)
+            model._init_from_data(replace(data, options=replace(data.options, seed=seed)), widths, norm, architecture, style_input, seed)
         return model
+
+    @property
+    def options(self) -> SetupOptions:
+        """The set-up options the model was created with."""
+        return self.data.options
 
     def _init_from_data(
         self, data: PairedData, widths: Sequence[int], norm: str, architecture: str, style_input: str, seed: int
     ) -> None:
-        if not widths or any(int(w) < 1 for w in widths):
-            raise SpaIMInputError(f"widths must be positive integers, got {list(widths)}: e.g. widths=(512, 256).")
-        if architecture not in ARCHITECTURES:
-            raise SpaIMInputError(f"architecture '{architecture}' is unknown: use one of {ARCHITECTURES}.")
-        if style_input not in STYLE_INPUTS:
-            raise SpaIMInputError(f"style_input '{style_input}' is unknown: use one of {STYLE_INPUTS}.")
         self.data = data
         self.module_params = {"widths": [int(w) for w in widths], "norm": norm, "architecture": architecture,
                               "style_input": style_input}
@@ -160,7 +141,7 @@ class SpaIM:
         )
         if basis is not None:
             self.module.cells.set_basis(torch.from_numpy(basis.features), torch.from_numpy(basis.assignment))
-            self.module_params["temperature"] = basis.temperature
+            self.module_params |= {"temperature": basis.temperature, "smoothing": basis.smoothing}
         self.history: pd.DataFrame | None = None
         self.scale_ = 1.0
         self.is_trained = False
@@ -173,40 +154,28 @@ class SpaIM:
         return build_cell_basis(st_log, data.reference.profiles_of(data.shared_sc), data.st_spatial, seed=self.seed)
 
     # ------------------------------------------------------------------ training
-    def train(
-        self,
-        max_epochs: int = 300,
-        lr: float = 1e-3,
-        batch_size: int = 64,
-        validation_fraction: float = 0.1,
-        patience: int = 20,
-        content_weight: float = 1.0,
-        style_weight: float = 1.0,
-        reconstruction_weight: float = 1.0,
-        generation_weight: float = 1.0,
-        generator_target: str = "measured",
-        augment_copies: int = 0,
-        similarity: str = "cosine",
-        device: str = "auto",
-        progress: bool = True,
-    ) -> SpaIM:
-        """Train on every shared gene; see :class:`spaim.training.TrainingPlan` for the options.
+    def train(self, device: str = "auto", progress: bool = True, **plan) -> SpaIM:
+        """Train on every shared gene.
+
+        Parameters
+        ----------
+        device
+            ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        progress
+            Show a progress bar.
+        **plan
+            Fields of :class:`spaim.training.TrainingPlan` (``max_epochs=300``, ``lr=1e-3``,
+            ``batch_size=64``, ``validation_fraction=0.1``, ``patience=20``,
+            ``generator_target="measured"``, ``augment_copies=0``, ``similarity="pearson"``)
+            and the loss weights
+            ``content_weight``, ``style_weight``, ``reconstruction_weight``,
+            ``generation_weight`` (1 each); all are checked before training starts.
 
         Returns
         -------
         The model itself, trained, with the loss history in ``history``.
         """
-        plan = TrainingPlan(
-            max_epochs=max_epochs,
-            lr=lr,
-            batch_size=batch_size,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            weights=LossWeights(content_weight, style_weight, reconstruction_weight, generation_weight),
-            generator_target=generator_target,
-            augment_copies=augment_copies,
-            similarity=similarity,
-        )
+        plan = TrainingPlan.from_kwargs(plan)
         self.device = resolve_device(device)
         with thread_limits(self.threads):
             st_log = self.data.st_log_by_gene(slice(None), self.data.st_size_factors())
@@ -246,19 +215,14 @@ class SpaIM:
             generated = self.module.generate(chunk).clamp_(min=0).mul_(scale)
             yield slice(start, stop), generated.cpu().numpy().T
 
-    def _check_genes(self, genes: Sequence[str] | None) -> list[str]:
-        self._check_trained()
-        genes = self.default_genes() if genes is None else list(genes)
-        check_imputable(genes, self.data.reference.genes)
-        return genes
-
     def predict(self, genes: Sequence[str], chunk_size: int | None = None) -> np.ndarray:
         """ST cells x ``genes`` predicted from the SC reference alone, on the log1p scale (float32).
 
         ``chunk_size`` genes are generated at a time (default: chunks of about 64 MB);
         only the result and one chunk are held in memory.
         """
-        genes = self._check_genes(genes)
+        self._check_trained()
+        genes = self.genes_to_impute(genes)
         with thread_limits(self.threads):
             out = np.empty((self.data.n_cells, len(genes)), dtype=np.float32)
             for cols, values in self._generate_chunks(genes, self.scale_, chunk_size):
@@ -268,6 +232,31 @@ class SpaIM:
     def default_genes(self) -> list[str]:
         """Every SC gene kept by the filter that the ST panel did not measure."""
         return self.data.default_genes()
+
+    def genes_to_impute(self, genes: Sequence[str] | None = None) -> list[str]:
+        """The genes :meth:`impute` would return, checked (works before training, to fail early).
+
+        Raises
+        ------
+        SpaIMInputError
+            When the list is empty (or nothing is left to impute), names a gene twice or a
+            gene the SC reference does not hold.
+        """
+        if genes is None:
+            genes = self.default_genes()
+            if not genes:
+                raise SpaIMInputError(
+                    "nothing to impute: the ST panel measures every SC gene kept by the expression filter; "
+                    "name genes to predict (genes=[...], CLI: --genes), or lower min_cell_fraction to keep rarer SC genes."
+                )
+            return genes
+        if isinstance(genes, str):
+            raise SpaIMInputError(f"genes={genes!r} is one string: pass a list of gene names, e.g. [{genes!r}].")
+        genes = list(genes)
+        if not genes:
+            raise SpaIMInputError("no genes requested: name at least one gene, or pass None for every unmeasured gene.")
+        check_imputable(genes, self.data.reference.genes)
+        return genes
 
     def impute(
         self,
@@ -303,9 +292,11 @@ class SpaIM:
         -------
         Without ``out``, a new AnnData: ST cells as ``obs`` (with ``obs`` and
         ``obsm["spatial"]`` copied), imputed genes as ``var`` with a boolean ``measured``
-        column, log1p values in ``X``. With ``out``, the path of the same AnnData on disk.
+        column, log1p values in ``X`` (marked as scanpy marks them: ``uns["log1p"] =
+        {"base": None}``). With ``out``, the path of the same AnnData on disk.
         """
-        genes = self._check_genes(genes)
+        self._check_trained()
+        genes = self.genes_to_impute(genes)
         dtype = resolve_dtype(dtype)
         frame = imputed_frame(self.data, genes, self.seed)
         if out is None:
@@ -327,60 +318,74 @@ class SpaIM:
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Save weights, settings, the SC reference and the history to folder ``path``."""
         self._check_trained()
-        path = Path(path)
-        if path.exists() and not overwrite and any((path / f).exists() for f in _SAVE_FILES):
-            raise SpaIMInputError(f"'{path}' already holds a saved model: choose another folder or pass overwrite=True.")
-        path.mkdir(parents=True, exist_ok=True)
+        path = check_model_destination(path, overwrite)
         ref = self.data.reference
         settings = {
-            "setup_params": self.setup_params,
+            "setup_params": self.options.to_dict(),
             "module_params": self.module_params,
             "train_params": self.train_params,
             "scale": self.scale_,
             "seed": self.seed,
             "st_cells": list(map(str, self.data.st_obs.index)),
+            "st_fingerprint": self.data.st_fingerprint(),
             "shared_st": self.data.shared_st,
             "shared_sc": self.data.shared_sc,
         }
-        with atomic_path(path / "settings.json", force=True) as tmp:
-            tmp.write_text(json.dumps(settings))
-        with atomic_path(path / "module.pt", force=True) as tmp:
-            torch.save(self.module.state_dict(), tmp)
-        with atomic_path(path / "reference.npz", force=True) as tmp, tmp.open("wb") as fh:
-            np.savez(fh, genes=np.asarray(ref.genes, dtype=str), profiles=ref.profiles, labels=ref.labels,
-                     cluster_names=np.asarray(ref.cluster_names, dtype=str))
-        with atomic_path(path / "history.csv", force=True) as tmp:
-            self.history.to_csv(tmp, index=False)
+        with atomic_folder(path) as tmp:  # all four files or none
+            (tmp / "settings.json").write_text(json.dumps(settings))
+            torch.save(self.module.state_dict(), tmp / "module.pt")
+            with (tmp / "reference.npz").open("wb") as fh:
+                np.savez(fh, genes=np.asarray(ref.genes, dtype=str), profiles=ref.profiles, labels=ref.labels,
+                         cluster_names=np.asarray(ref.cluster_names, dtype=str))
+            self.history.to_csv(tmp / "history.csv", index=False)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike, st: ad.AnnData, sc: ad.AnnData, device: str = "auto", threads: int | None = None) -> SpaIM:
-        """Load a model saved with :meth:`save`, checking that ``st`` and ``sc`` match it."""
+        """Load a model saved with :meth:`save`, checking that ``st`` and ``sc`` match it.
+
+        The ST cells, the shared genes and a fingerprint of the ST counts must equal those
+        the model was trained on (cell names alone repeat across Visium slides).
+        """
         path = Path(path)
-        if not all((path / f).exists() for f in _SAVE_FILES):
+        if not all((path / f).is_file() for f in _SAVE_FILES):
             raise SpaIMInputError(f"'{path}' is not a saved SpaIM model (expected {list(_SAVE_FILES)}): check the path.")
-        settings = json.loads((path / "settings.json").read_text())
-        if list(map(str, st.obs_names)) != settings["st_cells"]:
+        with _corrupt_model_is_input_error(path):
+            settings = json.loads((path / "settings.json").read_text())
+            options = SetupOptions(**settings["setup_params"])
+            module_params = settings["module_params"]
+            stored = {k: settings[k] for k in ("st_cells", "st_fingerprint", "shared_st", "seed", "scale", "train_params")}
+            with np.load(path / "reference.npz") as npz:
+                reference = SCReference(pd.Index(npz["genes"]), npz["profiles"], npz["labels"], list(npz["cluster_names"]))
+            state = torch.load(path / "module.pt", map_location="cpu", weights_only=True)
+            history = pd.read_csv(path / "history.csv")
+        if list(map(str, st.obs_names)) != stored["st_cells"]:
             raise SpaIMInputError("the ST cells differ from those the model was trained on: load it with the same ST data.")
-        with np.load(path / "reference.npz") as npz:
-            reference = SCReference(pd.Index(npz["genes"]), npz["profiles"], npz["labels"], list(npz["cluster_names"]))
-        missing = reference.genes.difference(sc.var_names)
+        sc_genes = sc.var_names.astype(str).str.strip() if options.strip_gene_names else sc.var_names
+        missing = reference.genes.difference(sc_genes)
         if len(missing):
             raise SpaIMInputError(f"the SC data lacks {len(missing)} gene(s) the model was trained with (e.g. {list(missing[:3])}): load it with the same SC data.")
-        params = settings["setup_params"]
-        module_params = settings["module_params"]
+        with _corrupt_model_is_input_error(path):  # settings naming an unknown network are damaged too
+            check_module_options(module_params["widths"], module_params["norm"], module_params.get("architecture", "paper"),
+                                 module_params.get("style_input", "constant"))
         model = cls(st, sc, _reference=reference, widths=module_params["widths"], norm=module_params["norm"],
                     architecture=module_params.get("architecture", "paper"),
                     style_input=module_params.get("style_input", "constant"),
-                    **{k: v for k, v in params.items() if k != "seed"}, seed=settings["seed"], threads=threads)
-        if model.data.shared_st != settings["shared_st"]:
+                    options=replace(options, seed=stored["seed"]), threads=threads)
+        if model.data.shared_st != stored["shared_st"]:
             raise SpaIMInputError("the genes shared by ST and SC differ from those the model was trained on: use the same data.")
-        model.module.load_state_dict(torch.load(path / "module.pt", map_location="cpu", weights_only=True))
+        if model.data.st_fingerprint() != stored["st_fingerprint"]:
+            raise SpaIMInputError(
+                "the ST counts differ from those the model was trained on (same cell names, other values, e.g. another "
+                "slide): load it with the ST data it was trained on, or train a new model on these data."
+            )
+        with _corrupt_model_is_input_error(path):
+            model.module.load_state_dict(state)
         model.device = resolve_device(device)
         model.module.to(model.device).eval()
-        model.history = pd.read_csv(path / "history.csv")
-        model.train_params = settings["train_params"]
-        model.scale_ = settings["scale"]
+        model.history = history
+        model.train_params = stored["train_params"]
+        model.scale_ = float(stored["scale"])
         model.is_trained = True
         return model
 
@@ -392,17 +397,48 @@ class SpaIM:
         )
 
 
-def imputed_frame(data: PairedData, genes: Sequence[str], seed: int) -> ad.AnnData:
-    """The imputed AnnData without values: ST cells as ``obs`` (``obs``, ``obsm["spatial"]`` copied), ``genes`` as ``var``."""
-    measured = set(data.shared_sc)
-    frame = ad.AnnData(
-        obs=data.st_obs.copy(),
-        var=pd.DataFrame({"measured": [g in measured for g in genes]}, index=pd.Index(list(genes), dtype=str)),
-    )
-    if data.st_spatial is not None:
-        frame.obsm["spatial"] = data.st_spatial.copy()
-    frame.uns["spaim"] = {"scale": "log1p", "n_clusters": int(data.reference.n_clusters), "seed": int(seed)}
-    return frame
+
+def check_module_options(widths: Sequence[int], norm: str, architecture: str = "cellbasis", style_input: str = "constant") -> None:
+    """Refuse network options the module cannot be built with."""
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths or not all(
+        isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 1 for w in widths
+    ):
+        raise option_error("widths", widths, "must be a non-empty list of positive integers", "e.g. widths=(512, 256)")
+    if norm not in NORMS:
+        raise option_error("norm", norm, "is unknown", f"use one of {', '.join(map(repr, sorted(NORMS)))}")
+    if architecture not in ARCHITECTURES:
+        raise option_error("architecture", architecture, "is unknown", f"use one of {', '.join(map(repr, ARCHITECTURES))}")
+    if style_input not in STYLE_INPUTS:
+        raise option_error("style_input", style_input, "is unknown", f"use one of {', '.join(map(repr, STYLE_INPUTS))}")
+
+
+def check_model_destination(path: str | os.PathLike, overwrite: bool, flag: str = "overwrite=True") -> Path:
+    """Refuse to save a model onto a file, or into a folder holding one unless ``overwrite``.
+
+    ``flag`` names the override in the caller's terms (the CLI passes ``--force``).
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SpaIMInputError(f"model folder '{path}' is an existing file: choose a folder path for the model.")
+    if path.is_dir() and not overwrite and any((path / f).exists() for f in _SAVE_FILES):
+        raise SpaIMInputError(f"'{path}' already holds a saved model: choose another folder or pass {flag}.")
+    if not path.parent.is_dir():
+        raise SpaIMInputError(f"the folder '{path.parent}' for the model does not exist: create it first.")
+    return path
+
+
+@contextlib.contextmanager
+def _corrupt_model_is_input_error(path: Path) -> Iterator[None]:
+    """Any failure reading a saved model's files becomes one line saying it is damaged."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        if isinstance(exc, SpaIMInputError):
+            raise SpaIMInputError(f"the saved model in '{path}' has invalid settings ({exc}): save it again from a trained model.") from None
+        raise SpaIMInputError(
+            f"the saved model in '{path}' is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'unreadable'}): "
+            "save it again from a trained model."
+        ) from None
 
 
 def check_imputable(genes: list[str], available: pd.Index) -> None:
@@ -415,3 +451,16 @@ def check_imputable(genes: list[str], available: pd.Index) -> None:
             f"{len(missing)} requested gene(s) are not available in the SC reference (e.g. {missing[:3]}): "
             "check the names, or pass them as genes= when creating the model so the SC expression filter keeps them."
         )
+
+
+def imputed_frame(data: PairedData, genes: Sequence[str], seed: int) -> ad.AnnData:
+    """The imputed AnnData without values: ST cells as ``obs`` (``obs``, ``obsm["spatial"]`` copied), ``genes`` as ``var``."""
+    frame = ad.AnnData(
+        obs=data.st_obs.copy(),
+        var=pd.DataFrame({"measured": [g in data.match.measured_sc for g in genes]}, index=pd.Index(list(genes), dtype=str)),
+    )
+    if data.st_spatial is not None:
+        frame.obsm["spatial"] = data.st_spatial.copy()
+    frame.uns["log1p"] = {"base": None}
+    frame.uns["spaim"] = {"scale": "log1p", "n_clusters": int(data.reference.n_clusters), "seed": int(seed)}
+    return frame

@@ -18,9 +18,11 @@ class SpaIMMethod(Method):
         to_log1p="as returned",
     )
     settings = (
-        "package defaults: cell-basis architecture (soft assignment to the SC clusters at a temperature chosen on "
-        "validation genes, 20 ST principal components, their 8-neighbour spatial means), Leiden clusters, cluster "
-        "means, LayerNorm, widths 512/256, up to 300 epochs, early stopping on 10% of the training genes"
+        "package defaults: cell-basis architecture (soft assignment to the SC clusters at a temperature, and mixed with "
+        "its 8-neighbour spatial mean at a share, both chosen on validation genes of the fit; 20 ST principal "
+        "components; their spatial means), Leiden clusters, cluster "
+        "means, LayerNorm, widths 512/256, generator compared with the measured genes by Pearson correlation, up to 300 "
+        "epochs, early stopping on 10% of the training genes (the untrained state, plain cluster transfer, competes)"
     )
     #: Set-up options of this row (the package defaults unless a subclass says otherwise).
     setup_options: dict = {"normalize": True}
@@ -45,8 +47,9 @@ class SpaIMPaperMethod(SpaIMMethod):
     )
     settings = (
         "architecture='paper' (encoder input and decoder output layers as wide as the ST cells, constant style input), "
-        "plain log1p, otherwise the package defaults"
+        "plain log1p, generator compared with the reconstruction by cosine, as published; cluster means and LayerNorm "
+        "(the package's earlier defaults), widths 512/256, up to 300 epochs, early stopping on 10% of the training genes"
     )
     output_scale = "counts"
     setup_options = {"normalize": False}
-    model_options = {"architecture": "paper"}
+    model_options = {"architecture": "paper", "generator_target": "reconstruction", "similarity": "cosine"}
