@@ -77,4 +77,4 @@ def test_the_module_ends_with_its_best_validation_weights():
     for loss in history.validation:  # the kept epoch: the last to improve by more than 1e-5
         best = loss if loss < best - 1e-5 else best
     assert best != history.validation.iloc[-1]  # later epochs differ, so restoring matters
-    assert validation_loss(module, st[val], sc[val]) == pytest.approx(best, abs=1e-7)
+    assert validation_loss(module, st[val], sc[val], TrainingPlan().similarity) == pytest.approx(best, abs=1e-7)
