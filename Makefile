@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PIP = $(VENV)/bin/pip
 STAMP = $(VENV)/.installed
-EXTRAS ?= test,downstream
+EXTRAS ?= test,downstream,spatialdata
 
 .PHONY: setup demo test clean
 

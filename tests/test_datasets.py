@@ -32,3 +32,37 @@ def test_missing_dataset_says_where_it_looked(tmp_path, monkeypatch):
         datasets.locate("visium_lymphnode", download=True)
     with pytest.raises(SpaIMInputError, match="unknown dataset"):
         datasets.load("nope")
+
+
+@pytest.fixture()
+def served(tmp_path):
+    """A local HTTP server (loopback only) serving tmp_path/www."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join()
+
+
+def test_download_checks_the_hash_and_keeps_nothing_bad(served, tmp_path):
+    root, base = served
+    (root / "st.h5ad").write_bytes(b"spatial bytes")
+    good = datasets.sha256(root / "st.h5ad")
+    dataset = datasets.Dataset("toy", "toy", "test", {"st.h5ad": good}, {"st.h5ad": f"{base}/st.h5ad"})
+    target = datasets._download(dataset, tmp_path / "cache")
+    assert (target / "st.h5ad").read_bytes() == b"spatial bytes"
+    bad = datasets.Dataset("toy", "toy", "test", {"st.h5ad": "0" * 64}, {"st.h5ad": f"{base}/st.h5ad"})
+    with pytest.raises(SpaIMInputError, match="did not match its checksum"):
+        datasets._download(bad, tmp_path / "cache2")
+    assert not any((tmp_path / "cache2").iterdir())
+    missing = datasets.Dataset("toy", "toy", "test", {"sc.h5ad": good}, {"sc.h5ad": f"{base}/sc.h5ad"})
+    with pytest.raises(SpaIMInputError, match="could not download"):
+        datasets._download(missing, tmp_path / "cache3")

@@ -22,6 +22,7 @@ from spaim.errors import SpaIMInputError, SpaIMWarning
 from spaim.io import check_can_write, os_error_message, read_h5ad, write_csv
 from spaim.metrics import METRIC_NAMES
 from spaim.options import SetupOptions
+from spaim.sdata import read_st
 from spaim.training import TrainingPlan, resolve_device
 
 #: Subcommands living in their own packages, imported only when used.
@@ -35,9 +36,14 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _add_data_options(p: argparse.ArgumentParser) -> None:
+def _add_data_options(p: argparse.ArgumentParser, slides: bool = False) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--st", required=True, help="spatial data (.h5ad, cells x genes, raw counts)")
+    if slides:
+        g.add_argument("--st", required=True, nargs="+", help="spatial data: one or more slides (.h5ad, or SpatialData "
+                                                               ".zarr), cells x genes, raw counts")
+    else:
+        g.add_argument("--st", required=True, help="spatial data (.h5ad, or SpatialData .zarr), cells x genes, raw counts")
+    g.add_argument("--table-key", help="table of a SpatialData --st holding the counts (needed when it has several)")
     g.add_argument("--sc", required=True, help="scRNA-seq reference (.h5ad, cells x genes, raw counts)")
     _add_option_flags(g, data=True)
     _add_setup_options(p)
@@ -116,7 +122,10 @@ def cmd_impute(args: argparse.Namespace) -> int:
     from spaim.model import SpaIM
     from spaim.model.imputer import check_model_destination
 
-    check_can_write(args.out, args.force, inputs=[args.st, args.sc])
+    if len(args.st) > 1 or args.cv_folds:
+        return _impute_slides(args)
+    st_path = args.st[0]
+    check_can_write(args.out, args.force, inputs=[st_path, args.sc])
     if args.tiles > 1 and args.save_model:
         raise SpaIMInputError("--save-model saves one model, but --tiles trains one per tile: drop one of them.")
     if args.scheduler and args.tiles < 2:
@@ -128,7 +137,7 @@ def cmd_impute(args: argparse.Namespace) -> int:
     options = _setup_options(args)
     train = _train_kwargs(args)
     genes = _requested_genes(args)
-    st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
+    st, sc = read_st(st_path, args.table_key), read_h5ad(args.sc, "SC")
     if args.tiles > 1:
         from spaim.tiles import impute_slide
 
@@ -151,13 +160,66 @@ def cmd_impute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _impute_slides(args: argparse.Namespace) -> int:
+    """``impute`` over several slides (one reference), or with per-slide panel cross-validation."""
+    from spaim.model.imputer import check_model_destination
+    from spaim.slides import impute_slides
+
+    several = len(args.st) > 1
+    names = [Path(p).stem for p in args.st] if several else ["st"]
+    if len(set(names)) != len(names):
+        raise SpaIMInputError(f"the --st files must have distinct names (got {names}): rename or link them.")
+    if several:
+        outputs = _slide_outputs(Path(args.out), names, args.force)
+    else:
+        outputs = {"st": check_can_write(args.out, args.force, inputs=[*args.st, args.sc])}
+    models = {n: Path(args.save_model) / n if several else Path(args.save_model) for n in names} if args.save_model else {}
+    if several and args.save_model:
+        check_model_destination(args.save_model, args.force, flag="--force")  # the folder holding one model per slide
+    for path in models.values():
+        if path.parent.is_dir():
+            check_model_destination(path, args.force, flag="--force")
+    options, train, genes = _setup_options(args), _train_kwargs(args), _requested_genes(args)
+    slides = {name: read_st(path, args.table_key) for name, path in zip(names, args.st)}
+    sc = read_h5ad(args.sc, "SC")
+    result = impute_slides(slides, sc, genes, folds=args.cv_folds, options=options, **_model_kwargs(args), **train)
+    for name, model in result.models.items():
+        _say(args, f"{name}: {model!r}\n{model.data.gene_summary()}")
+    if several:
+        Path(args.out).mkdir(exist_ok=True)
+    for name, imputed in result.imputed.items():
+        write_h5ad(imputed, outputs[name], force=args.force)
+        if name in models:
+            models[name].parent.mkdir(exist_ok=True)
+            result.models[name].save(models[name], overwrite=args.force)
+        _say(args, f"wrote {imputed.n_vars} imputed genes x {imputed.n_obs} cells to {outputs[name]}")
+    if result.scores is not None:
+        if several:
+            write_csv(result.scores, Path(args.out) / "cv.csv", force=args.force)
+        print(format_summary({name: t for name, t in result.scores.groupby("slide", sort=False)}))
+    return 0
+
+
+def _slide_outputs(out: Path, names: list[str], force: bool) -> dict[str, Path]:
+    """One ``NAME.h5ad`` per slide in folder ``out``, checked before any work."""
+    if out.exists() and not out.is_dir():
+        raise SpaIMInputError(f"with several --st slides --out is a folder, but '{out}' is a file: name a folder.")
+    if not out.parent.exists():
+        raise SpaIMInputError(f"output folder '{out.parent}' does not exist: create it first.")
+    paths = {name: out / f"{name}.h5ad" for name in names}
+    taken = [str(p) for p in [*paths.values(), out / "cv.csv"] if p.exists()]
+    if taken and not force:
+        raise SpaIMInputError(f"output '{taken[0]}' already exists: choose another folder or pass --force.")
+    return paths
+
+
 def cmd_cv(args: argparse.Namespace) -> int:
     from spaim.crossval import cross_validate
 
     check_can_write(args.out, args.force, inputs=[args.st, args.sc])
     options = _setup_options(args)
     train = _train_kwargs(args)
-    st, sc = read_h5ad(args.st, "ST"), read_h5ad(args.sc, "SC")
+    st, sc = read_st(args.st, args.table_key), read_h5ad(args.sc, "SC")
     table = cross_validate(st, sc, folds=args.folds, progress=not args.quiet, threads=args.threads, **options.to_dict(),
                            **_model_kwargs(args), **{k: v for k, v in train.items() if k != "progress"})
     write_csv(table, args.out, force=args.force)
@@ -232,8 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("impute", help="train on shared genes and impute unmeasured ones (h5ad out)")
-    _add_data_options(p)
-    p.add_argument("--out", required=True, help="output .h5ad (ST cells x imputed genes, log1p)")
+    _add_data_options(p, slides=True)
+    p.add_argument("--out", required=True, help="output .h5ad (ST cells x imputed genes, log1p); "
+                                                "with several --st slides a folder of SLIDE.h5ad files")
+    p.add_argument("--cv-folds", type=int, default=0, help="also cross-validate each slide's panel with this many folds "
+                                                           "and print the scores (default 0: skip)")
     p.add_argument("--genes", help="comma-separated genes to impute (default: every SC gene not in ST)")
     p.add_argument("--genes-file", help="file with one gene per line to impute")
     p.add_argument("--save-model", help="also save the trained model to this folder")

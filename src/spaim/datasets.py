@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,22 +133,17 @@ def sha256(path: Path) -> str:
 
 
 def _download(dataset: Dataset, target: Path) -> Path:
+    import pooch  # imported here: only a first download needs it
+
     target.mkdir(parents=True, exist_ok=True)
     for filename, url in dataset.urls.items():
-        if (target / filename).is_file():
-            continue
-        fd, tmp = tempfile.mkstemp(dir=target, suffix=".part")
-        os.close(fd)
         try:
-            with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
-                shutil.copyfileobj(response, out)
-            if sha256(Path(tmp)) != dataset.sha256[filename]:
-                raise SpaIMInputError(f"{url} did not match its checksum: the source changed; report it and use a local copy via --data-dir.")
-            os.replace(tmp, target / filename)
-        except OSError as exc:
-            raise SpaIMInputError(f"could not download {url} ({exc}): check the network or use a local copy via --data-dir.") from None
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+            # pooch downloads to a temporary file, checks the hash, then moves it into place.
+            pooch.retrieve(url, known_hash=f"sha256:{dataset.sha256[filename]}", fname=filename, path=target)
+        except ValueError as exc:
+            raise SpaIMInputError(f"{url} did not match its checksum ({exc}): the source changed; report it and use a local copy via --data-dir.") from None
+        except Exception as exc:  # requests raises many types for network failures
+            raise SpaIMInputError(f"could not download {url} ({type(exc).__name__}: {exc}): check the network or use a local copy via --data-dir.") from None
     return target
 
 

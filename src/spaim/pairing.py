@@ -15,6 +15,7 @@ from spaim.errors import SpaIMInputError
 from spaim.genes import GeneMatch, drop_unexpressed, gene_names, match_genes
 from spaim.options import SetupOptions
 from spaim.preprocessing import Matrix, SCReference, build_sc_reference, log1p_dense, size_factors
+from spaim.sdata import as_anndata
 from spaim.validation import check_anndata, check_coordinates, check_requested_genes, check_sc_cells, check_shared_genes, check_st_cells, expression_matrix
 
 #: ``obs`` column pairs accepted as coordinates when ``obsm["spatial"]`` is absent.
@@ -128,6 +129,7 @@ def prepare_pair(
     """Validate ``st`` and ``sc``, match their genes and build the SC reference.
 
     Every check on the data runs before the SC clustering. Neither object is modified.
+    ``st`` may be a SpatialData (its one table is used, see :func:`spaim.sdata.st_table`).
 
     Parameters
     ----------
@@ -142,6 +144,7 @@ def prepare_pair(
         A ready SC reference: skips clustering (used when loading a model).
     """
     options = _options(options, setup)
+    st = as_anndata(st)
     check_anndata(st, "ST")
     check_anndata(sc, "SC")
     st_genes, sc_genes = gene_names(st, "ST", options), gene_names(sc, "SC", options)

@@ -41,15 +41,6 @@ def log1p_dense(counts: Matrix, factors: np.ndarray | None = None, cells_axis: i
     return np.log1p(dense, out=dense)
 
 
-def log1p_sparse(counts: sp.spmatrix, factors: np.ndarray | None = None) -> sp.csr_matrix:
-    """Sparse float32 ``log1p(counts * factors)`` (cells as rows): zeros stay zeros, so it stays sparse."""
-    out = sp.csr_matrix(counts, dtype=np.float32, copy=True)
-    if factors is not None:
-        out.data *= np.repeat(factors.astype(np.float32), np.diff(out.indptr))
-    np.log1p(out.data, out=out.data)
-    return out
-
-
 def expressed_fraction(counts: Matrix) -> np.ndarray:
     """Fraction of cells with a non-zero count, per gene."""
     nonzero = (counts > 0).sum(axis=0)
@@ -160,20 +151,29 @@ def leiden_with_n_clusters(graph: ad.AnnData, n_clusters: int, seed: int) -> np.
     return best
 
 
+def log1p_counts(counts: Matrix, factors: np.ndarray | None = None) -> Matrix:
+    """float32 ``log1p(counts * factors)`` that keeps a sparse matrix sparse (zeros stay zeros)."""
+    if not sp.issparse(counts):
+        return log1p_dense(counts, factors)
+    out = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+    if factors is not None:
+        out = sp.csr_matrix(sp.diags(factors.astype(np.float32)) @ out)
+    np.log1p(out.data, out=out.data)
+    return out
+
+
 def cluster_profiles(log_expr: Matrix, labels: np.ndarray, stat: str = "median") -> np.ndarray:
     """Genes x clusters matrix of each gene's median (or mean) log expression per cluster.
 
-    Means come from one sparse indicator product (no dense copy of a sparse input);
-    medians densify one cluster at a time.
+    Means come from :func:`scanpy.get.aggregate`, which reads a sparse matrix as it is;
+    medians densify one cluster's cells at a time.
     """
     if stat not in ("median", "mean"):
         raise SpaIMInputError(f"profile statistic '{stat}' is unknown: use 'median' or 'mean'.")
-    clusters, codes = np.unique(labels, return_inverse=True)
     if stat == "mean":
-        sizes = np.bincount(codes).astype(np.float64)
-        indicator = sp.csr_matrix((1.0 / sizes[codes], (codes, np.arange(len(codes)))), shape=(len(clusters), len(codes)))
-        means = indicator @ log_expr
-        return np.asarray(means.toarray() if sp.issparse(means) else means, dtype=np.float32).T.copy()
+        groups = pd.DataFrame({"cluster": pd.Categorical(labels)}, index=np.arange(len(labels)).astype(str))
+        means = sc.get.aggregate(ad.AnnData(log_expr, obs=groups), by="cluster", func="mean").layers["mean"]
+        return np.asarray(means, dtype=np.float32).T
     columns = []
     for k in range(len(clusters)):
         block = log_expr[codes == k]
@@ -227,7 +227,6 @@ def build_sc_reference(
         codes = pd.Categorical(np.asarray(labels).astype(str))
         cluster_ids, names = codes.codes.astype(int), list(codes.categories)
     kept = counts[:, np.flatnonzero(mask)]
-    factors = size_factors(counts) if options.normalize else None
-    log_expr = log1p_sparse(kept, factors) if sp.issparse(kept) else log1p_dense(kept, factors)
+    log_expr = log1p_counts(kept, size_factors(counts) if options.normalize else None)
     profiles = cluster_profiles(log_expr, cluster_ids, options.profile_stat)
     return SCReference(genes=genes[mask], profiles=profiles, labels=cluster_ids, cluster_names=names)

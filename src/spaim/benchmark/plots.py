@@ -4,30 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
 
-matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from spaim.benchmark.protocol import DatasetResult  # noqa: E402
-from spaim.io import atomic_path  # noqa: E402
-from spaim.metrics import METRIC_NAMES  # noqa: E402
+from spaim.benchmark.protocol import DatasetResult
+from spaim.io import atomic_path
+from spaim.pl import cv_scores
+from spaim.pl._figure import spatial_scatter
 
 
 def metric_boxplots(per_gene: pd.DataFrame, dataset: str, scoring: str = "normalized") -> plt.Figure:
     """One panel per metric, one box per method, over the held-out genes of ``dataset``."""
     scores = per_gene[(per_gene["dataset"] == dataset) & (per_gene["scoring"] == scoring)]
-    methods = list(dict.fromkeys(scores["method"]))
-    fig, axes = plt.subplots(1, len(METRIC_NAMES), figsize=(3.2 * len(METRIC_NAMES), 3.6))
-    for ax, metric in zip(axes, METRIC_NAMES):
-        ax.boxplot([scores.loc[scores["method"] == m, metric].to_numpy() for m in methods], showfliers=False)
-        ax.set_xticks(range(1, len(methods) + 1), methods, rotation=45, ha="right")
-        ax.set_title(metric.upper() + (" (lower is better)" if metric in ("rmse", "js") else ""))
-    fig.suptitle(f"{dataset}: held-out genes ({scoring} scoring)")
-    fig.tight_layout()
-    return fig
+    return cv_scores(scores, groupby="method", title=f"{dataset}: held-out genes ({scoring} scoring)")
 
 
 def representative_genes(
@@ -59,7 +48,7 @@ def spatial_maps(
         j = result.inputs.st_genes.index(gene)
         for col, (name, panel) in enumerate(columns):
             title = f"{gene} ({label}): measured" if name == "measured" else f"{name}, PCC {scores.loc[(name, gene), 'pcc']:.2f}"
-            _scatter(axes[row, col], coords, panel[:, j], title)
+            spatial_scatter(axes[row, col], coords, panel[:, j], title)
     fig.tight_layout()
     return fig
 
@@ -70,14 +59,3 @@ def save(fig: plt.Figure, path: Path) -> Path:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path
-
-
-def _scatter(ax, coords: np.ndarray, values: np.ndarray, title: str) -> None:
-    # Each panel on its own colour scale: the metrics compare patterns, not absolute levels.
-    order = np.argsort(values)  # high values drawn last, on top
-    size = float(np.clip(4000 / len(values), 2, 30))  # sparse slides (100 beads) need larger dots
-    ax.scatter(coords[order, 0], coords[order, 1], c=values[order], s=size, cmap="viridis", linewidths=0)
-    ax.set_title(title, fontsize=9)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
