@@ -171,6 +171,8 @@ def cluster_profiles(log_expr: Matrix, labels: np.ndarray, stat: str = "median")
     if stat not in ("median", "mean"):
         raise SpaIMInputError(f"profile statistic '{stat}' is unknown: use 'median' or 'mean'.")
     if stat == "mean":
+        import scanpy as sc
+
         groups = pd.DataFrame({"cluster": pd.Categorical(labels)}, index=np.arange(len(labels)).astype(str))
         means = sc.get.aggregate(ad.AnnData(log_expr, obs=groups), by="cluster", func="mean").layers["mean"]
         return np.asarray(means, dtype=np.float32).T
