@@ -176,6 +176,7 @@ def cluster_profiles(log_expr: Matrix, labels: np.ndarray, stat: str = "median")
         groups = pd.DataFrame({"cluster": pd.Categorical(labels)}, index=np.arange(len(labels)).astype(str))
         means = sc.get.aggregate(ad.AnnData(log_expr, obs=groups), by="cluster", func="mean").layers["mean"]
         return np.asarray(means, dtype=np.float32).T
+    clusters, codes = np.unique(labels, return_inverse=True)
     columns = []
     for k in range(len(clusters)):
         block = log_expr[codes == k]
