@@ -19,7 +19,7 @@ import pandas as pd
 from spaim import datasets
 from spaim._threads import thread_limits
 from spaim.errors import SpaIMInputError, SpaIMWarning
-from spaim.io import check_can_write, os_error_message, read_h5ad, write_csv
+from spaim.io import check_can_write, os_error_message, read_h5ad, write_csv, write_h5ad
 from spaim.metrics import METRIC_NAMES
 from spaim.options import SetupOptions
 from spaim.sdata import read_st
