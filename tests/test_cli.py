@@ -109,3 +109,27 @@ def test_demo_runs_on_bundled_data(capsys):
     assert main(["demo", "--dataset", "merfish_hypothalamus", "--folds", "3", "--epochs", "3", "--quiet", "--labels-key", "cell_type"]) == 0
     out = capsys.readouterr().out
     assert "spaim" in out and "knn" in out and "median_pcc" in out
+
+
+def test_impute_streams_float16_in_chunks_with_threads(files, small_pair):
+    _, sc = small_pair
+    genes = list(sc.var_names[60:80])
+    out = files / "out.h5ad"
+    assert main(["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out),
+                 "--genes", ",".join(genes), "--chunk-size", "6", "--dtype", "float16", "--threads", "1", *FAST]) == 0
+    imputed = ad.read_h5ad(out)
+    assert imputed.X.dtype == np.float16 and list(imputed.var_names) == genes and np.isfinite(imputed.X).all()
+
+
+def test_impute_in_tiles(files, capsys, small_pair):
+    genes = list(small_pair[1].var_names[60:62])
+    out = files / "tiles.h5ad"
+    base = ["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out), *FAST]
+    assert main([*base, "--scheduler", "tcp://127.0.0.1:8786"]) == 2
+    assert "also pass --tiles" in capsys.readouterr().err
+    assert main([*base, "--tiles", "2", "--save-model", str(files / "m")]) == 2
+    assert "--save-model" in capsys.readouterr().err
+    assert main([*base, "--tiles", "2", "--threads", "0"]) == 2
+    assert "threads=0" in capsys.readouterr().err
+    assert main([*base, "--tiles", "2", "--scheduler", "inline", "--genes", ",".join(genes)]) == 0
+    assert ad.read_h5ad(out).var_names.tolist() == genes and not (files / "m").exists()

@@ -60,6 +60,12 @@ def test_profiles_of_sparse_data_match_the_dense_ones(merfish):
         assert np.allclose(cluster_profiles(log_sparse, labels, stat), expected, atol=1e-5)
 
 
+def test_log1p_dense_reads_genes_x_cells_with_cells_axis_1():
+    counts = sp.random(30, 8, density=0.4, format="csr", random_state=0, data_rvs=lambda n: np.arange(1, n + 1) % 5 + 1.0)
+    factors = size_factors(counts)
+    assert np.allclose(log1p_dense(counts.T, factors, cells_axis=1), log1p_dense(counts, factors).T)
+
+
 def test_leiden_on_a_reference_above_scanpys_exact_search_limit():
     """Regression: >= 8,192 cells took scanpy's pynndescent route and failed on scipy >= 1.17."""
     rng = np.random.default_rng(0)

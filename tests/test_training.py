@@ -4,7 +4,7 @@ import torch
 
 from spaim.errors import SpaIMInputError
 from spaim.model.networks import SpaIMModule
-from spaim.training import TrainingPlan, _batches, resolve_device, split_validation, train_module
+from spaim.training import TrainingPlan, _batches, resolve_device, split_validation, train_module, validation_loss
 
 
 def _data(seed=0):
@@ -67,3 +67,14 @@ def test_bad_plans_and_devices():
     if not torch.cuda.is_available():
         with pytest.raises(SpaIMInputError, match="no CUDA GPU"):
             resolve_device("cuda")
+
+
+def test_the_module_ends_with_its_best_validation_weights():
+    module, history = _train(max_epochs=300, patience=3, lr=5e-2)
+    st, sc = _data()
+    _, val = split_validation(st.shape[0], 0.1, np.random.default_rng(0))
+    best = np.inf
+    for loss in history.validation:  # the kept epoch: the last to improve by more than 1e-5
+        best = loss if loss < best - 1e-5 else best
+    assert best != history.validation.iloc[-1]  # later epochs differ, so restoring matters
+    assert validation_loss(module, st[val], sc[val], TrainingPlan().similarity) == pytest.approx(best, abs=1e-7)

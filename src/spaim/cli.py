@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import sys
@@ -16,6 +17,7 @@ from typing import NoReturn
 import pandas as pd
 
 from spaim import datasets
+from spaim._threads import thread_limits
 from spaim.errors import SpaIMInputError, SpaIMWarning
 from spaim.io import check_can_write, os_error_message, read_h5ad, write_csv, write_h5ad
 from spaim.metrics import METRIC_NAMES
@@ -71,6 +73,7 @@ def _add_setup_options(p: argparse.ArgumentParser) -> None:
                    help="cellbasis (default): cell-wide layers through ST-cell features; paper: as published")
     g.add_argument("--epochs", type=int, default=300, help="maximum training epochs (default 300)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    g.add_argument("--threads", type=int, help="CPU threads for torch, BLAS and numba (default: the CPUs this process may use)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -90,6 +93,10 @@ def _train_kwargs(args: argparse.Namespace) -> dict:
     TrainingPlan.from_kwargs(plan)
     resolve_device(args.device)
     return plan | dict(device=args.device, progress=not args.quiet)
+
+
+def _output_kwargs(args: argparse.Namespace) -> dict:
+    return dict(chunk_size=args.chunk_size, dtype=args.dtype, force=args.force)
 
 
 def _requested_genes(args: argparse.Namespace) -> list[str] | None:
@@ -119,6 +126,10 @@ def cmd_impute(args: argparse.Namespace) -> int:
         return _impute_slides(args)
     st_path = args.st[0]
     check_can_write(args.out, args.force, inputs=[st_path, args.sc])
+    if args.tiles > 1 and args.save_model:
+        raise SpaIMInputError("--save-model saves one model, but --tiles trains one per tile: drop one of them.")
+    if args.scheduler and args.tiles < 2:
+        raise SpaIMInputError("--scheduler runs tiles on Dask: also pass --tiles N (N >= 2).")
     if args.save_model:
         if Path(args.save_model).resolve() == Path(args.out).resolve():
             raise SpaIMInputError("--save-model and --out name the same path: give the model its own folder.")
@@ -128,23 +139,31 @@ def cmd_impute(args: argparse.Namespace) -> int:
     _check_confidence_options(args)
     genes = _requested_genes(args)
     st, sc = read_st(st_path, args.table_key), read_h5ad(args.sc, "SC")
-    model = SpaIM(st, sc, genes=genes, options=options, **_model_kwargs(args))
-    model.genes_to_impute(genes)  # nothing to impute, or a duplicate: refused before training
+    if args.tiles > 1:
+        from spaim.tiles import impute_slide
+
+        impute_slide(st, sc, args.tiles, genes, args.out, scheduler=args.scheduler, workers=args.workers, threads=args.threads,
+                     **options.to_dict(), **_model_kwargs(args), **train, **_output_kwargs(args))
+        _say(args, f"wrote {args.tiles} tiles of imputed genes for {st.n_obs} cells to {args.out}")
+        return 0
+    model = SpaIM(st, sc, genes=genes, options=options, threads=args.threads, **_model_kwargs(args))
+    n_genes = len(model.genes_to_impute(genes))  # nothing to impute, or a duplicate: refused before training
     _say(args, f"{model!r}\n{model.data.gene_summary()}")
     model.train(**train)
     if not args.no_confidence:
         model.calibrate(coverage=None if args.no_intervals else args.coverage, progress=not args.quiet)
-    imputed = model.impute(genes)
-    if args.min_confidence is not None:
-        imputed = _confident(imputed, args.min_confidence)
-    write_h5ad(imputed, args.out, force=args.force)
+    if args.min_confidence is None:
+        model.impute(genes, out=args.out, progress=not args.quiet, **_output_kwargs(args))
+    else:  # filtering by confidence needs the genes' confidence first: in memory
+        imputed = _confident(model.impute(genes, **_output_kwargs(args)), args.min_confidence)
+        write_h5ad(imputed, args.out, force=args.force)
     if args.save_model:
         try:
             model.save(args.save_model, overwrite=args.force)
         except BaseException:
             Path(args.out).unlink(missing_ok=True)  # all or nothing: no output without the model asked for
             raise
-    _say(args, f"wrote {imputed.n_vars} imputed genes x {imputed.n_obs} cells to {args.out}")
+    _say(args, f"wrote {n_genes} imputed genes x {model.data.n_cells} cells to {args.out}")
     return 0
 
 
@@ -219,7 +238,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
     train = _train_kwargs(args)
     st, sc = read_st(args.st, args.table_key), read_h5ad(args.sc, "SC")
     table = cross_validate(st, sc, folds=args.folds, progress=not args.quiet, confidence=not args.no_confidence,
-                           **options.to_dict(), **_model_kwargs(args),
+                           threads=args.threads, **options.to_dict(), **_model_kwargs(args),
                            **{k: v for k, v in train.items() if k != "progress"})
     write_csv(table, args.out, force=args.force)
     print(format_summary({"spaim": table}))
@@ -241,7 +260,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(args, f"{args.dataset}: {st.n_obs} ST cells, {sc.n_obs} SC cells, {data.reference.n_clusters} SC clusters; "
                f"{data.gene_summary()}; {args.folds}-fold cross-validation over shared genes")
     factories = {
-        "spaim": lambda: spaim_predictor(seed=args.seed, **_model_kwargs(args), **train | {"progress": False}),
+        "spaim": lambda: spaim_predictor(seed=args.seed, threads=args.threads, **_model_kwargs(args), **train | {"progress": False}),
         "knn": lambda: knn_predictor(expression_matrix(sc, "SC", options.sc_layer, True), sc.var_names, seed=args.seed),
     }
     methods = [m.strip() for m in args.methods.split(",")]
@@ -307,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--min-confidence", type=float, help="write only genes with at least this confidence (estimated PCC)")
     g.add_argument("--coverage", type=float, default=0.9, help="coverage of the per-cell intervals (default 0.9)")
     g.add_argument("--no-intervals", action="store_true", help="no interval layers (saves two cells x genes arrays)")
+    g = p.add_argument_group("output and scale")
+    g.add_argument("--chunk-size", type=int, help="genes generated and written at a time (default: chunks of about 64 MB)")
+    g.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="output values (default float32)")
+    g.add_argument("--tiles", type=int, default=1, help="split the slide into this many spatial tiles, one model each (default 1)")
+    g.add_argument("--workers", type=int, default=2, help="local Dask worker processes for --tiles (default 2)")
+    g.add_argument("--scheduler", help="address of a running Dask scheduler for --tiles (default: a local cluster; 'inline': no Dask, one tile after another)")
     p.set_defaults(func=cmd_impute)
 
     p = sub.add_parser("cv", help="cross-validate over shared genes (per-gene CSV out)")
@@ -349,7 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning
         try:
-            return args.func(args)
+            with thread_limits(args.threads) if hasattr(args, "threads") else contextlib.nullcontext():
+                return args.func(args)
         except SpaIMInputError as exc:
             _error(_in_cli_terms(exc, parser, args.command))
             return 2

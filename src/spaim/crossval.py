@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
+from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
 from spaim.metrics import score_genes
 from spaim.model.imputer import SpaIM, check_module_options
@@ -42,22 +43,23 @@ def fold_arrays(data: PairedData, test: np.ndarray) -> tuple[np.ndarray, np.ndar
 Predictor = Callable[[PairedData, np.ndarray, np.ndarray], np.ndarray]
 
 
-def spaim_predictor(seed: int = 0, **params) -> Predictor:
+def spaim_predictor(seed: int = 0, threads: int | None = None, **params) -> Predictor:
     """A fold predictor that trains SpaIM on the training genes and predicts the held-out ones.
 
     ``params`` are ``widths``/``norm`` and :meth:`spaim.SpaIM.train`'s keywords, all
-    checked here, before any fold runs.
+    checked here, before any fold runs; ``threads`` as for :class:`spaim.SpaIM`.
     """
     check_known(params, (*MODEL_KEYS, *RUN_KEYS, *plan_keys()), "spaim_predictor")
     model_params = {k: params.pop(k) for k in MODEL_KEYS if k in params}
     check_module_options(**{"widths": (512, 256), "norm": "layer"} | model_params)  # the others default
     TrainingPlan.from_kwargs({k: v for k, v in params.items() if k not in RUN_KEYS})
     resolve_device(params.get("device", "auto"))
+    resolve_threads(threads)
 
     def predict(data: PairedData, train: np.ndarray, test) -> np.ndarray:
         # ``test``: indices into the shared genes, or SC gene names (any gene of the reference).
         genes = [data.shared_sc[i] for i in test] if np.asarray(test).dtype.kind in "iu" else list(test)
-        model = SpaIM.from_paired_data(data.subset(train), seed=seed, **model_params)
+        model = SpaIM.from_paired_data(data.subset(train), seed=seed, threads=threads, **model_params)
         model.train(**params)
         return model.predict(genes)
 
@@ -90,6 +92,7 @@ def cross_validate(
     return_predictions: bool = False,
     confidence: bool = False,
     ensemble: int = 1,
+    threads: int | None = None,
     **params,
 ) -> pd.DataFrame | tuple[pd.DataFrame, ad.AnnData]:
     """K-fold cross-validation of SpaIM over the genes shared by ST and SC.
@@ -113,10 +116,12 @@ def cross_validate(
     ensemble
         With ``confidence``, models per fold differing in seed (2 adds seed agreement
         as a feature and doubles the training time).
+    threads
+        CPU threads for torch, BLAS and numba (as for :class:`spaim.SpaIM`).
     **params
         Set-up options of :class:`spaim.SpaIM` (fields of :class:`spaim.options.SetupOptions`;
-        ``random_state`` is an alias of ``seed``), ``widths``/``norm``, and training options
-        of :meth:`spaim.SpaIM.train`. All are checked before the reference is clustered.
+        ``random_state`` is an alias of ``seed``), ``widths``/``norm``, and training
+        options of :meth:`spaim.SpaIM.train`. All are checked before the reference is clustered.
 
     Returns
     -------
@@ -128,8 +133,9 @@ def cross_validate(
     options = SetupOptions.from_kwargs(({} if seed is None else {"seed": seed}) | setup, "cross_validate")
     check_int("folds", folds, low=2)
     params.setdefault("progress", False)
-    predictor = spaim_predictor(seed=options.seed, **params)  # checks the other options before clustering
-    data = prepare_pair(st, sc, options)
+    predictor = spaim_predictor(seed=options.seed, threads=threads, **params)  # checks the other options before clustering
+    with thread_limits(threads):
+        data = prepare_pair(st, sc, options)
     make_folds(len(data.shared_st), folds, options.seed)  # fail on too few genes before any training
     if confidence:
         from spaim.confidence import cross_predict, nested_confidence

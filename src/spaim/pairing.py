@@ -68,6 +68,11 @@ class PairedData:
             f"{self.n_sc_genes - kept} dropped (expressed in < {self.options.min_cell_fraction:.0%} of SC cells)"
         )
 
+    def default_genes(self) -> list[str]:
+        """Every SC gene kept by the filter that the ST panel did not measure."""
+        measured = self.match.measured_sc
+        return [g for g in self.reference.genes if g not in measured]
+
     def st_size_factors(self, genes: np.ndarray | None = None) -> np.ndarray | None:
         """Library-size factors from the given shared-gene columns (all by default); None without normalisation."""
         if not self.normalize:
@@ -78,6 +83,17 @@ class PairedData:
     def st_log(self, genes: np.ndarray, factors: np.ndarray | None) -> np.ndarray:
         """ST cells x ``genes`` (column indices) on the model's log scale."""
         return log1p_dense(self.st_counts[:, genes], factors)
+
+    def st_log_by_gene(self, genes: np.ndarray | slice, factors: np.ndarray | None) -> np.ndarray:
+        """``genes`` x ST cells on the model's log scale (the training layout); ``slice(None)`` takes all in one dense copy."""
+        counts = self.st_counts[:, genes].T if sp.issparse(self.st_counts) else self.st_counts.T[genes]
+        return log1p_dense(counts, factors, cells_axis=1)
+
+    def cells(self, rows: np.ndarray) -> PairedData:
+        """The same pair restricted to some ST cells (e.g. a spatial tile), sharing the SC reference."""
+        rows = np.asarray(rows)
+        spatial = None if self.st_spatial is None else self.st_spatial[rows]
+        return replace(self, st_obs=self.st_obs.iloc[rows], st_spatial=spatial, st_counts=self.st_counts[rows])
 
     def st_fingerprint(self) -> str:
         """SHA-256 of the ST cell names and shared-gene counts (sparse or dense alike)."""

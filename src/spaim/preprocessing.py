@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 import scipy.sparse as sp
 from sklearn.neighbors import KNeighborsTransformer
 
@@ -27,12 +26,18 @@ def size_factors(counts: Matrix) -> np.ndarray:
     return np.divide(target, totals, out=np.zeros_like(totals), where=totals > 0)
 
 
-def log1p_dense(counts: Matrix, factors: np.ndarray | None = None) -> np.ndarray:
-    """Dense float32 ``log1p(counts * factors)``; ``factors=None`` is plain ``log1p``."""
-    dense = counts.toarray() if sp.issparse(counts) else np.asarray(counts)
-    dense = dense.astype(np.float32, copy=True)
+def log1p_dense(counts: Matrix, factors: np.ndarray | None = None, cells_axis: int = 0) -> np.ndarray:
+    """A new dense, C-ordered float32 ``log1p(counts * factors)``; ``factors=None`` is plain ``log1p``.
+
+    ``cells_axis=1`` reads ``counts`` as genes x cells (the factors scale its columns).
+    """
+    if sp.issparse(counts):  # toarray's result is ours to modify in place
+        dense = counts.toarray(order="C").astype(np.float32, copy=False)
+    else:
+        dense = np.array(counts, dtype=np.float32, order="C")
     if factors is not None:
-        dense *= factors.astype(np.float32)[:, None]
+        scale = factors.astype(np.float32)
+        dense *= scale[:, None] if cells_axis == 0 else scale[None, :]
     return np.log1p(dense, out=dense)
 
 
@@ -69,6 +74,8 @@ def leiden_clusters(
 
 
 def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
+    import scanpy as sc  # here, not at the top: tile workers never cluster and skip its import
+
     adata = ad.AnnData(sp.csr_matrix(counts, dtype=np.float32))
     with warnings.catch_warnings(), preserve_torch_threads():
         warnings.simplefilter("ignore")
@@ -119,6 +126,8 @@ def _knn_transformer(n_cells: int, n_neighbors: int) -> KNeighborsTransformer | 
 
 def leiden_on_graph(graph: ad.AnnData, resolution: float, seed: int) -> np.ndarray:
     """Leiden clusters (integer labels) of a scanpy neighbour graph at ``resolution``."""
+    import scanpy as sc
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sc.tl.leiden(
@@ -162,12 +171,15 @@ def cluster_profiles(log_expr: Matrix, labels: np.ndarray, stat: str = "median")
     if stat not in ("median", "mean"):
         raise SpaIMInputError(f"profile statistic '{stat}' is unknown: use 'median' or 'mean'.")
     if stat == "mean":
+        import scanpy as sc
+
         groups = pd.DataFrame({"cluster": pd.Categorical(labels)}, index=np.arange(len(labels)).astype(str))
         means = sc.get.aggregate(ad.AnnData(log_expr, obs=groups), by="cluster", func="mean").layers["mean"]
         return np.asarray(means, dtype=np.float32).T
+    clusters, codes = np.unique(labels, return_inverse=True)
     columns = []
-    for k in np.unique(labels):
-        block = log_expr[labels == k]
+    for k in range(len(clusters)):
+        block = log_expr[codes == k]
         block = block.toarray() if sp.issparse(block) else block
         columns.append(np.median(block, axis=0))
     return np.stack(columns, axis=1).astype(np.float32)

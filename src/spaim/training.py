@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
@@ -125,12 +124,13 @@ def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.
     return batches
 
 
-def _augment(sc: torch.Tensor, st: torch.Tensor, copies: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _augment(sc: torch.Tensor, st_rows: torch.Tensor, copies: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """SC inputs with ``copies`` half-zeroed duplicates, and the ST row each one is paired with."""
     if copies == 0:
-        return sc, st
+        return sc, st_rows
     masks = (torch.rand((copies, *sc.shape), generator=generator) >= 0.5).to(sc)
     noisy = (sc.unsqueeze(0) * masks).reshape(-1, sc.shape[1])
-    return torch.cat([sc, noisy]), st.repeat(copies + 1, 1)
+    return torch.cat([sc, noisy]), st_rows.repeat(copies + 1)
 
 
 def train_module(
@@ -152,32 +152,34 @@ def train_module(
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     train_idx, val_idx = split_validation(st.shape[0], plan.validation_fraction, rng)
-    st_train, sc_train = st[train_idx], sc[train_idx]
+    # Batches index rows of ``st`` itself: no copy of the training genes x cells.
+    train_rows, sc_train = torch.from_numpy(train_idx), sc[train_idx]
     st_val, sc_val = st[val_idx].to(device), sc[val_idx].to(device)
     # The fused kernel makes the optimiser step ~3x faster on CPU (benchmarks/optimizer_step.py).
     module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=plan.lr, fused=True)
     history, best_state, best_val, since_best = [], None, np.inf, 0
     if len(val_idx):  # the untrained state competes too (the cell basis starts from cluster transfer)
-        best_val, best_state = validation_loss(module, st_val, sc_val, plan.similarity), copy.deepcopy(module.state_dict())
+        best_val, best_state = validation_loss(module, st_val, sc_val, plan.similarity), _keep_state(module, None)
     bar = tqdm(range(plan.max_epochs), desc="SpaIM training", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         module.train()
-        sc_epoch, st_epoch = _augment(sc_train, st_train, plan.augment_copies, generator)
+        sc_epoch, rows_epoch = _augment(sc_train, train_rows, plan.augment_copies, generator)
         sums: dict[str, float] = {}
-        for batch in _batches(st_epoch.shape[0], plan.batch_size, generator):
-            st_b, sc_b = st_epoch[batch].to(device), sc_epoch[batch].to(device)
+        for batch in _batches(len(rows_epoch), plan.batch_size, generator):
+            st_b, sc_b = st[rows_epoch[batch]].to(device), sc_epoch[batch].to(device)
             loss, terms = spaim_loss(module(st_b, sc_b), st_b, plan.weights, plan.generator_target, plan.similarity)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + value * len(batch)
-        row = {"epoch": epoch, **{k: v / st_epoch.shape[0] for k, v in sums.items()}}
+        row = {"epoch": epoch, **{k: v / len(rows_epoch) for k, v in sums.items()}}
         if len(val_idx):
             row["validation"] = validation_loss(module, st_val, sc_val, plan.similarity)
             if row["validation"] < best_val - 1e-5:
-                best_val, since_best, best_state = row["validation"], 0, copy.deepcopy(module.state_dict())
+                best_val, since_best = row["validation"], 0
+                best_state = _keep_state(module, best_state)
             else:
                 since_best += 1
         history.append(row)
@@ -188,6 +190,16 @@ def train_module(
         module.load_state_dict(best_state)
     module.eval()
     return pd.DataFrame(history)
+
+
+@torch.no_grad()
+def _keep_state(module: torch.nn.Module, buffer: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    """Copy the module's weights into ``buffer`` (allocated once), so at most one extra copy exists."""
+    if buffer is None:
+        return {k: v.detach().clone() for k, v in module.state_dict().items()}
+    for k, v in module.state_dict().items():
+        buffer[k].copy_(v)
+    return buffer
 
 
 @torch.no_grad()

@@ -1,3 +1,4 @@
+import anndata as ad
 import numpy as np
 import pytest
 
@@ -80,3 +81,36 @@ def test_same_seed_same_imputation(small_pair):
     st, sc = small_pair
     runs = [SpaIM(st, sc, labels_key="cell_type", widths=(32, 16), seed=3).train(max_epochs=5, progress=False).predict(list(st.var_names[:3])) for _ in range(2)]
     assert np.array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_streamed_output_equals_the_in_memory_result(trained, tmp_path, dtype):
+    model, _, _ = trained
+    in_memory = model.impute(dtype=dtype)
+    path = model.impute(out=tmp_path / "imputed.h5ad", chunk_size=7, dtype=dtype)
+    on_disk = ad.read_h5ad(path)
+    assert on_disk.X.dtype == np.dtype(dtype) == in_memory.X.dtype
+    assert np.allclose(on_disk.X.astype(np.float32), in_memory.X.astype(np.float32), rtol=1e-3, atol=1e-5)
+    assert list(on_disk.var_names) == list(in_memory.var_names) and list(on_disk.obs_names) == list(in_memory.obs_names)
+    assert on_disk.var["measured"].tolist() == in_memory.var["measured"].tolist()
+    assert np.array_equal(on_disk.obsm["spatial"], in_memory.obsm["spatial"])
+
+
+def test_streamed_output_selects_genes_and_never_overwrites_silently(trained, tmp_path):
+    model, _, _ = trained
+    genes = model.default_genes()[3:8]
+    path = model.impute(genes, out=tmp_path / "few.h5ad", chunk_size=2)
+    assert list(ad.read_h5ad(path).var_names) == genes
+    with pytest.raises(SpaIMInputError, match="already exists"):
+        model.impute(genes, out=path)
+    with pytest.raises(SpaIMInputError, match="not available"):
+        model.impute(["NotAGene"], out=tmp_path / "bad.h5ad")
+    assert not (tmp_path / "bad.h5ad").exists()
+    model.impute(genes[:1], out=path, force=True)
+    assert ad.read_h5ad(path).n_vars == 1
+
+
+def test_predict_in_chunks_matches_one_chunk(trained):
+    model, _, _ = trained
+    genes = model.default_genes()[:20]
+    assert np.allclose(model.predict(genes, chunk_size=3), model.predict(genes), atol=1e-6)

@@ -16,16 +16,19 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
+from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
 from spaim.cell_basis import CellBasis, build_cell_basis
-from spaim.io import atomic_folder
+from spaim.io import atomic_folder, check_can_write, write_h5ad
 from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
 from spaim.model.rest import NORMS
 from spaim.options import SetupOptions, option_error
 from spaim.pairing import PairedData, prepare_pair
 from spaim.preprocessing import SCReference
 from spaim.training import TrainingPlan, plan_keys, resolve_device, train_module
+from spaim.writer import open_h5ad_writer, resolve_chunk_size, resolve_dtype
 
 _SAVE_FILES = ("settings.json", "module.pt", "reference.npz", "history.csv")
 Norm = Literal[tuple(NORMS)]
@@ -58,6 +61,10 @@ class SpaIM:
         spatial neighbourhood means; :func:`spaim.cell_basis.build_cell_basis`) and the
         generator adds the cluster-transfer path. ``"paper"``: layers as wide as the
         number of ST cells, as published.
+    threads
+        CPU threads for torch, BLAS and numba while this model computes (default: the
+        CPUs this process may use, capped by ``OMP_NUM_THREADS`` when set). On a shared
+        or busy machine, fewer threads than cores avoid spinning.
     options
         Set-up options as one :class:`spaim.options.SetupOptions`; or give them as
         keyword arguments (below), checked together before any work starts.
@@ -86,6 +93,7 @@ class SpaIM:
         norm: Norm = "layer",
         architecture: Architecture = "cellbasis",
         style_input: StyleInput = "constant",
+        threads: int | None = None,
         options: SetupOptions | None = None,
         _reference: SCReference | None = None,
         **setup,
@@ -95,18 +103,22 @@ class SpaIM:
             raise SpaIMInputError(f"'{misplaced[0]}' is a training option: pass it to model.train(), not to SpaIM().", option=misplaced[0])
         options = SetupOptions.from_kwargs(setup, "SpaIM") if options is None else options
         check_module_options(widths, norm, architecture, style_input)
-        data = prepare_pair(st, sc, options, genes=genes, reference=_reference)
-        self._init_from_data(data, widths, norm, architecture, style_input, options.seed)
+        self.threads = resolve_threads(threads)
+        with thread_limits(self.threads):
+            data = prepare_pair(st, sc, options, genes=genes, reference=_reference)
+            self._init_from_data(data, widths, norm, architecture, style_input, options.seed)
 
     @classmethod
     def from_paired_data(
         cls, data: PairedData, widths: Sequence[int] = (512, 256), norm: str = "layer", architecture: str = "cellbasis",
-        style_input: str = "constant", seed: int = 0,
+        style_input: str = "constant", seed: int = 0, threads: int | None = None,
     ) -> SpaIM:
-        """A model over already prepared data (used by cross-validation to share the SC clustering)."""
+        """A model over already prepared data (used by cross-validation and tiles to share the SC clustering)."""
         check_module_options(widths, norm, architecture, style_input)
         model = cls.__new__(cls)
-        model._init_from_data(replace(data, options=replace(data.options, seed=seed)), widths, norm, architecture, style_input, seed)
+        model.threads = resolve_threads(threads)
+        with thread_limits(model.threads):
+            model._init_from_data(replace(data, options=replace(data.options, seed=seed)), widths, norm, architecture, style_input, seed)
         return model
 
     @property
@@ -166,15 +178,13 @@ class SpaIM:
         """
         plan = TrainingPlan.from_kwargs(plan)
         self.device = resolve_device(device)
-        genes = np.arange(len(self.data.shared_st))
-        self._factors = self.data.st_size_factors()
-        st_log = self.data.st_log(genes, self._factors)
-        st = torch.from_numpy(np.ascontiguousarray(st_log.T))
-        sc = torch.from_numpy(self.data.reference.profiles_of(self.data.shared_sc))
-        self.history = train_module(self.module, st, sc, plan, seed=self.seed, device=self.device, progress=progress)
-        self.train_params = {k: v for k, v in asdict(plan).items() if k != "weights"} | asdict(plan.weights)
-        self.is_trained = True
-        self.scale_ = self._fit_scale(st_log)
+        with thread_limits(self.threads):
+            st_log = self.data.st_log_by_gene(slice(None), self.data.st_size_factors())
+            sc = torch.from_numpy(self.data.reference.profiles_of(self.data.shared_sc))
+            self.history = train_module(self.module, torch.from_numpy(st_log), sc, plan, seed=self.seed, device=self.device, progress=progress)
+            self.train_params = {k: v for k, v in asdict(plan).items() if k != "weights"} | asdict(plan.weights)
+            self.is_trained = True
+            self.scale_ = self._fit_scale(st_log)
         return self
 
     def _fit_scale(self, measured: np.ndarray) -> float:
@@ -182,29 +192,47 @@ class SpaIM:
 
         The cosine losses fix each profile's shape but not its size; a single least-squares
         factor over the training genes restores the scale without changing any metric.
+        ``measured`` is shared genes x ST cells; sums are taken chunk by chunk.
         """
-        predicted = self._generate(self.data.shared_sc)
-        scale = float((predicted * measured).sum() / max((predicted**2).sum(), 1e-12))
+        cross = square = 0.0
+        for genes, predicted in self._generate_chunks(self.data.shared_sc, scale=1.0):
+            cross += float(np.einsum("ij,ji->", predicted, measured[genes], dtype=np.float64))
+            square += float(np.einsum("ij,ij->", predicted, predicted, dtype=np.float64))
+        scale = cross / max(square, 1e-12)
         return scale if np.isfinite(scale) and scale > 0 else 1.0
 
     # ---------------------------------------------------------------- prediction
     @torch.no_grad()
-    def _generate(self, sc_genes: Sequence[str]) -> np.ndarray:
+    def _generate_chunks(
+        self, sc_genes: Sequence[str], scale: float, chunk_size: int | None = None
+    ) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield ``(genes, values)``: ST cells x a chunk of ``sc_genes``, clipped at 0 and scaled (float32 views)."""
         self.module.eval()
-        profiles = torch.from_numpy(self.data.reference.profiles_of(sc_genes))
-        out = [self.module.generate(chunk.to(self.device)).cpu() for chunk in profiles.split(4096)]
-        return np.clip(torch.cat(out).numpy().T, 0, None)
+        profiles = self.data.reference.profiles_of(sc_genes)
+        step = resolve_chunk_size(chunk_size, self.data.n_cells)
+        for start in range(0, len(profiles), step):
+            stop = min(start + step, len(profiles))
+            chunk = torch.from_numpy(profiles[start:stop]).to(self.device)
+            generated = self.module.generate(chunk).clamp_(min=0).mul_(scale)
+            yield slice(start, stop), generated.cpu().numpy().T
 
-    def predict(self, genes: Sequence[str]) -> np.ndarray:
-        """ST cells x ``genes`` predicted from the SC reference alone, on the log1p scale."""
+    def predict(self, genes: Sequence[str], chunk_size: int | None = None) -> np.ndarray:
+        """ST cells x ``genes`` predicted from the SC reference alone, on the log1p scale (float32).
+
+        ``chunk_size`` genes are generated at a time (default: chunks of about 64 MB);
+        only the result and one chunk are held in memory.
+        """
         self._check_trained()
         genes = self.genes_to_impute(genes)
-        return (self._generate(genes) * self.scale_).astype(np.float32)
+        with thread_limits(self.threads):
+            out = np.empty((self.data.n_cells, len(genes)), dtype=np.float32)
+            for cols, values in self._generate_chunks(genes, self.scale_, chunk_size):
+                out[:, cols] = values
+        return out
 
     def default_genes(self) -> list[str]:
         """Every SC gene kept by the filter that the ST panel did not measure."""
-        measured = self.data.match.measured_sc
-        return [g for g in self.data.reference.genes if g not in measured]
+        return self.data.default_genes()
 
     def calibrate(self, folds: int = 5, ensemble: int = 2, coverage: float | None = 0.9, progress: bool = True) -> SpaIM:
         """Learn per-gene confidence and per-cell intervals from held-out panel genes.
@@ -241,54 +269,72 @@ class SpaIM:
         genes = list(genes)
         if not genes:
             raise SpaIMInputError("no genes requested: name at least one gene, or pass None for every unmeasured gene.")
-        self._check_imputable(genes)
+        check_imputable(genes, self.data.reference.genes)
         return genes
 
-    def impute(self, genes: Sequence[str] | None = None) -> ad.AnnData:
-        """Impute genes for every ST cell.
+    def impute(
+        self,
+        genes: Sequence[str] | None = None,
+        out: str | os.PathLike | None = None,
+        *,
+        chunk_size: int | None = None,
+        dtype: str = "float32",
+        force: bool = False,
+        progress: bool = False,
+    ) -> ad.AnnData | Path:
+        """Impute genes for every ST cell, in memory or streamed to an ``.h5ad`` file.
 
         Parameters
         ----------
         genes
             SC gene names; default :meth:`default_genes`. Measured genes may be included
             (they are predicted from SC alone, e.g. to compare with the measurement).
+        out
+            Write to this ``.h5ad`` instead of returning an AnnData: genes are generated and
+            written ``chunk_size`` at a time, so memory holds one chunk whatever the number
+            of genes. The file appears only once complete.
+        chunk_size
+            Genes generated at a time (default: chunks of about 64 MB).
+        dtype
+            ``"float32"`` (default) or ``"float16"`` values.
+        force
+            Overwrite an existing ``out``.
+        progress
+            Show a progress bar over the chunks written to ``out``.
 
         Returns
         -------
-        A new AnnData: ST cells as ``obs`` (with ``obs`` and ``obsm["spatial"]`` copied),
-        imputed genes as ``var`` with a boolean ``measured`` column, log1p values in ``X``
-        (marked as scanpy marks them: ``uns["log1p"] = {"base": None}``); after
-        :meth:`calibrate` also ``var["confidence"]`` and the interval layers.
+        Without ``out``, a new AnnData: ST cells as ``obs`` (with ``obs`` and
+        ``obsm["spatial"]`` copied), imputed genes as ``var`` with a boolean ``measured``
+        column, log1p values in ``X`` (marked as scanpy marks them: ``uns["log1p"] =
+        {"base": None}``); after :meth:`calibrate` also ``var["confidence"]`` and the
+        interval layers. With ``out``, the path of the same AnnData on disk (streamed gene
+        chunk by chunk, except after :meth:`calibrate`, whose intervals are computed in memory).
         """
         self._check_trained()
         genes = self.genes_to_impute(genes)
-        values = self.predict(genes)
-        out = ad.AnnData(
-            X=values,
-            obs=self.data.st_obs.copy(),
-            var=pd.DataFrame({"measured": [g in self.data.match.measured_sc for g in genes]}, index=pd.Index(genes, dtype=str)),
-        )
-        if self.data.st_spatial is not None:
-            out.obsm["spatial"] = self.data.st_spatial.copy()
-        out.uns["log1p"] = {"base": None}
-        out.uns["spaim"] = {"scale": "log1p", "n_clusters": int(self.data.reference.n_clusters), "seed": int(self.seed)}
-        if self.calibration is not None:
-            self.calibration.annotate(self.data, out)
-        return out
+        dtype = resolve_dtype(dtype)
+        frame = imputed_frame(self.data, genes, self.seed)
+        if out is not None:
+            check_can_write(out, force)
+        if out is None or self.calibration is not None:
+            frame.X = self.predict(genes, chunk_size).astype(dtype, copy=False)
+            if self.calibration is not None:
+                self.calibration.annotate(self.data, frame)
+            if out is None:
+                return frame
+            write_h5ad(frame, out, force=force)
+            return Path(out)
+        step = resolve_chunk_size(chunk_size, self.data.n_cells, dtype)
+        with thread_limits(self.threads), open_h5ad_writer(out, frame, dtype, force) as x:
+            chunks = self._generate_chunks(genes, self.scale_, step)
+            for cols, values in tqdm(chunks, total=-(-len(genes) // step), desc="writing", unit="chunk", disable=not progress, leave=False):
+                x[:, cols] = values
+        return Path(out)
 
     def _check_trained(self) -> None:
         if not self.is_trained:
             raise SpaIMInputError("the model is not trained yet: call model.train() first.")
-
-    def _check_imputable(self, genes: list[str]) -> None:
-        if len(set(genes)) != len(genes):
-            raise SpaIMInputError("the requested genes contain duplicates: pass each gene once.")
-        missing = [g for g in genes if g not in self.data.reference.genes]
-        if missing:
-            raise SpaIMInputError(
-                f"{len(missing)} requested gene(s) are not available in the SC reference (e.g. {missing[:3]}): "
-                "check the names, or pass them as genes= when creating the model so the SC expression filter keeps them."
-            )
 
     # ------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -317,7 +363,7 @@ class SpaIM:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike, st: ad.AnnData, sc: ad.AnnData, device: str = "auto") -> SpaIM:
+    def load(cls, path: str | os.PathLike, st: ad.AnnData, sc: ad.AnnData, device: str = "auto", threads: int | None = None) -> SpaIM:
         """Load a model saved with :meth:`save`, checking that ``st`` and ``sc`` match it.
 
         The ST cells, the shared genes and a fingerprint of the ST counts must equal those
@@ -347,7 +393,7 @@ class SpaIM:
         model = cls(st, sc, _reference=reference, widths=module_params["widths"], norm=module_params["norm"],
                     architecture=module_params.get("architecture", "paper"),
                     style_input=module_params.get("style_input", "constant"),
-                    options=replace(options, seed=stored["seed"]))
+                    options=replace(options, seed=stored["seed"]), threads=threads)
         if model.data.shared_st != stored["shared_st"]:
             raise SpaIMInputError("the genes shared by ST and SC differ from those the model was trained on: use the same data.")
         if model.data.st_fingerprint() != stored["st_fingerprint"]:
@@ -415,3 +461,28 @@ def _corrupt_model_is_input_error(path: Path) -> Iterator[None]:
             f"the saved model in '{path}' is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'unreadable'}): "
             "save it again from a trained model."
         ) from None
+
+
+def check_imputable(genes: list[str], available: pd.Index) -> None:
+    """Fail on duplicate genes or genes the SC reference cannot impute."""
+    if len(set(genes)) != len(genes):
+        raise SpaIMInputError("the requested genes contain duplicates: pass each gene once.")
+    missing = [g for g in genes if g not in available]
+    if missing:
+        raise SpaIMInputError(
+            f"{len(missing)} requested gene(s) are not available in the SC reference (e.g. {missing[:3]}): "
+            "check the names, or pass them as genes= when creating the model so the SC expression filter keeps them."
+        )
+
+
+def imputed_frame(data: PairedData, genes: Sequence[str], seed: int) -> ad.AnnData:
+    """The imputed AnnData without values: ST cells as ``obs`` (``obs``, ``obsm["spatial"]`` copied), ``genes`` as ``var``."""
+    frame = ad.AnnData(
+        obs=data.st_obs.copy(),
+        var=pd.DataFrame({"measured": [g in data.match.measured_sc for g in genes]}, index=pd.Index(list(genes), dtype=str)),
+    )
+    if data.st_spatial is not None:
+        frame.obsm["spatial"] = data.st_spatial.copy()
+    frame.uns["log1p"] = {"base": None}
+    frame.uns["spaim"] = {"scale": "log1p", "n_clusters": int(data.reference.n_clusters), "seed": int(seed)}
+    return frame

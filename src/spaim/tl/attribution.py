@@ -19,6 +19,7 @@ from captum.attr import LayerGradientShap
 from torch import nn
 
 from spaim.errors import SpaIMInputError
+from spaim.model.imputer import check_imputable
 from spaim.model.networks import profile_style
 
 CATEGORIES = ("content", "style", "other")
@@ -116,7 +117,7 @@ def attribute(
     model._check_trained()
     reference = model.data.reference
     genes = list(reference.genes) if genes is None else list(genes)
-    model._check_imputable(genes)
+    check_imputable(genes, model.data.reference.genes)
     n_layers = len(model.module_params["widths"])
     layers = list(range(1, n_layers + 1)) if layers is None else [int(k) for k in layers]
     if not layers or any(not 1 <= k <= n_layers for k in layers):

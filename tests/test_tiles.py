@@ -1,0 +1,60 @@
+import anndata as ad
+import numpy as np
+import pytest
+
+from spaim.errors import SpaIMInputError
+from spaim.pairing import prepare_pair
+from spaim.tiles import INLINE, TileJob, impute_slide, impute_tiles, spatial_tiles
+
+
+def test_tiles_cover_every_cell_once_in_compact_equal_pieces():
+    coords = np.random.default_rng(0).random((1001, 2)) * [4.0, 1.0]
+    tiles = spatial_tiles(coords, 6)
+    assert len(tiles) == 6
+    assert np.array_equal(np.sort(np.concatenate(tiles)), np.arange(1001))
+    assert max(map(len, tiles)) - min(map(len, tiles)) <= 2
+    boxes = [np.ptp(coords[t], axis=0).prod() for t in tiles]
+    assert max(boxes) < 0.5 * np.ptp(coords, axis=0).prod()  # each tile is a compact part of the slide
+    assert all(np.array_equal(a, b) for a, b in zip(tiles, spatial_tiles(coords, 6)))
+    with pytest.raises(SpaIMInputError, match="n_tiles"):
+        spatial_tiles(coords, 0)
+
+
+@pytest.fixture()
+def tiled(small_pair):
+    st, sc = small_pair
+    data = prepare_pair(st[:, :100].copy(), sc, labels_key="cell_type")
+    job = TileJob(genes=data.default_genes()[:12], seed=1, threads=1, model_params={"widths": (16, 8)},
+                  train_params={"max_epochs": 3})
+    return data, spatial_tiles(data.st_spatial, 2), job
+
+
+def test_dask_local_cluster_gives_the_single_process_result(tiled, tmp_path):
+    data, tiles, job = tiled
+    inline = impute_tiles(data, tiles, job, scheduler=INLINE, progress=False)
+    path = impute_tiles(data, tiles, job, tmp_path / "tiles.h5ad", workers=2, progress=False)
+    on_dask = ad.read_h5ad(path)
+    assert np.allclose(on_dask.X, inline.X, atol=1e-6) and inline.X.std() > 0
+    assert list(on_dask.obs_names) == list(data.st_obs.index) and list(on_dask.var_names) == job.genes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiles.h5ad"]  # per-tile files removed
+
+
+def test_each_tile_is_its_own_model(tiled):
+    data, tiles, job = tiled
+    joined = impute_tiles(data, tiles, job, scheduler=INLINE, progress=False)
+    alone = impute_tiles(data.cells(tiles[0]), [np.arange(len(tiles[0]))], job, scheduler=INLINE, progress=False)
+    assert np.array_equal(joined.X[tiles[0]], alone.X)
+
+
+def test_slide_checks_fail_before_any_work(small_pair, tmp_path):
+    st, sc = small_pair
+    with pytest.raises(SpaIMInputError, match="unknown option"):
+        impute_slide(st, sc, 2, labels_key="cell_type", max_epoch=3)
+    del st.obsm["spatial"]
+    st.obs = st.obs.drop(columns=["x", "y"])
+    with pytest.raises(SpaIMInputError, match="no coordinates"):
+        impute_slide(st, sc, 2, labels_key="cell_type", scheduler=INLINE)
+    with pytest.raises(SpaIMInputError, match="cannot reach the Dask scheduler"):
+        impute_tiles(prepare_pair(*small_pair, labels_key="cell_type"), [np.arange(300)],
+                     TileJob(genes=[]), scheduler="nonsense://x", progress=False)
+    assert list(tmp_path.iterdir()) == []
