@@ -52,6 +52,11 @@ def on_scale(prediction: np.ndarray, counts: Matrix, train: np.ndarray, scoring:
         return np.log1p(np.expm1(np.clip(prediction, 0, None)) * factors[:, None])
 
 
+def _finite(x: np.ndarray) -> np.ndarray:
+    """Non-finite predictions as 0 (no prediction), as the per-gene metrics' policy treats them."""
+    return np.nan_to_num(np.asarray(x, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def _zscore_genes(x: np.ndarray) -> np.ndarray:
     sd = x.std(axis=0)
     return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
@@ -63,7 +68,7 @@ def cell_pcc(measured: np.ndarray, predicted: np.ndarray) -> float:
     Without the per-gene z-scoring every cell would correlate through the genes' mean
     levels alone.
     """
-    a, b = _zscore_genes(np.asarray(measured, np.float64)), _zscore_genes(np.asarray(predicted, np.float64))
+    a, b = _zscore_genes(np.asarray(measured, np.float64)), _zscore_genes(_finite(predicted))
     a -= a.mean(axis=1, keepdims=True)
     b -= b.mean(axis=1, keepdims=True)
     denom = np.sqrt((a**2).sum(axis=1) * (b**2).sum(axis=1))
@@ -87,7 +92,7 @@ def moran_spearman(measured: np.ndarray, predicted: np.ndarray, coords: np.ndarr
     weights = spatial_neighbours(coords, k).tolil()
     weights.setdiag(0)
     weights = weights.tocsr()
-    a, b = morans_i(np.asarray(measured, np.float64), weights), morans_i(np.nan_to_num(np.asarray(predicted, np.float64)), weights)
+    a, b = morans_i(np.asarray(measured, np.float64), weights), morans_i(_finite(predicted), weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rho = spearmanr(a, b).statistic
@@ -102,5 +107,5 @@ def domains(x: np.ndarray, n_clusters: int | None = None, seed: int = 0) -> np.n
     """
     from spaim.downstream.domains import cluster_cells
 
-    return cluster_cells(ad.AnnData(X=np.nan_to_num(np.asarray(x, np.float32))), n_clusters, seed=seed)
+    return cluster_cells(ad.AnnData(X=_finite(x).astype(np.float32)), n_clusters, seed=seed)
 
