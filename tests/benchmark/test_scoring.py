@@ -60,3 +60,11 @@ def test_morans_i_separates_smooth_from_shuffled_patterns():
     panel = np.hstack([smooth, smooth**2, shuffled, np.sqrt(smooth)])
     assert moran_spearman(panel, panel, grid) == pytest.approx(1.0)
     assert np.isnan(moran_spearman(panel, panel, None))
+
+
+def test_a_constant_or_non_finite_prediction_has_one_domain():
+    from spaim.benchmark.scoring import domains
+
+    x = np.zeros((40, 6))
+    x[:, 0] = np.nan
+    assert set(domains(x)) == {"0"}

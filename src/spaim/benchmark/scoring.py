@@ -107,5 +107,10 @@ def domains(x: np.ndarray, n_clusters: int | None = None, seed: int = 0) -> np.n
     """
     from spaim.downstream.domains import cluster_cells
 
-    return cluster_cells(ad.AnnData(X=_finite(x).astype(np.float32)), n_clusters, seed=seed)
+    # z-scored here in float64: some peers return values whose float32 variance overflows in scanpy's scale
+    z = np.clip(_zscore_genes(_finite(x)), -10, 10).astype(np.float32)
+    z = z[:, z.std(axis=0) > 0]
+    if z.shape[1] < 2:  # a constant prediction (e.g. all zero) has one domain
+        return np.zeros(z.shape[0], dtype=int).astype(str)
+    return cluster_cells(ad.AnnData(X=z), n_clusters, seed=seed)
 
