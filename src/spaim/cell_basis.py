@@ -21,7 +21,8 @@ from sklearn.neighbors import NearestNeighbors
 from spaim.metrics import pcc
 
 
-def _zscore_columns(x: np.ndarray) -> np.ndarray:
+def zscore_columns(x: np.ndarray) -> np.ndarray:
+    """Each column centred and scaled to unit variance in float64 (constant columns left at 0)."""
     x = np.asarray(x, dtype=np.float64)
     sd = x.std(axis=0)
     return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
@@ -47,8 +48,8 @@ def cluster_affinity(st_log: np.ndarray, profiles: np.ndarray) -> np.ndarray:
     -------
     ST cells x clusters correlations in [-1, 1] (float32).
     """
-    st_z = _zscore_rows(_zscore_columns(st_log))
-    sc_z = _zscore_rows(_zscore_columns(np.asarray(profiles, dtype=np.float64).T))
+    st_z = _zscore_rows(zscore_columns(st_log))
+    sc_z = _zscore_rows(zscore_columns(np.asarray(profiles, dtype=np.float64).T))
     return (st_z @ sc_z.T / st_z.shape[1]).astype(np.float32)
 
 
@@ -189,7 +190,7 @@ def build_cell_basis(
     """
     temperature = choose_temperature(st_log, profiles, seed=seed)
     assignment = soft_assignment(cluster_affinity(st_log, profiles), temperature)
-    z = _zscore_columns(st_log)
+    z = zscore_columns(st_log)
     n_pcs = int(min(n_pcs, z.shape[1] - 1, z.shape[0] - 1))
     blocks = [assignment]
     if n_pcs >= 1:
@@ -204,5 +205,5 @@ def build_cell_basis(
 
         smoothing = choose_smoothing(st_log, profiles, assignment_of, neighbours, seed=seed)
         assignment = ((1 - smoothing) * assignment + smoothing * np.asarray(neighbours @ assignment)).astype(np.float32)
-    features = _zscore_columns(np.hstack(blocks)).astype(np.float32)
+    features = zscore_columns(np.hstack(blocks)).astype(np.float32)
     return CellBasis(features=features, assignment=assignment, temperature=temperature, smoothing=smoothing)

@@ -25,11 +25,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.stats import spearmanr
 
-from spaim.cell_basis import spatial_neighbours
+from spaim.cell_basis import spatial_neighbours, zscore_columns
 from spaim.preprocessing import Matrix, log1p_dense, size_factors
 
 SCORINGS = ("normalized", "raw")
-CELL_METRICS = ("domain_ari", "cell_pcc", "moran_spearman")
 
 
 def fold_size_factors(counts: Matrix, train: np.ndarray) -> np.ndarray:
@@ -57,18 +56,13 @@ def _finite(x: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.asarray(x, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def _zscore_genes(x: np.ndarray) -> np.ndarray:
-    sd = x.std(axis=0)
-    return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-
-
 def cell_pcc(measured: np.ndarray, predicted: np.ndarray) -> float:
     """Median over cells of the PCC across genes, after z-scoring each gene on each side.
 
     Without the per-gene z-scoring every cell would correlate through the genes' mean
     levels alone.
     """
-    a, b = _zscore_genes(np.asarray(measured, np.float64)), _zscore_genes(_finite(predicted))
+    a, b = zscore_columns(np.asarray(measured, np.float64)), zscore_columns(_finite(predicted))
     a -= a.mean(axis=1, keepdims=True)
     b -= b.mean(axis=1, keepdims=True)
     denom = np.sqrt((a**2).sum(axis=1) * (b**2).sum(axis=1))
@@ -108,7 +102,7 @@ def domains(x: np.ndarray, n_clusters: int | None = None, seed: int = 0) -> np.n
     from spaim.downstream.domains import cluster_cells
 
     # z-scored here in float64: some peers return values whose float32 variance overflows in scanpy's scale
-    z = np.clip(_zscore_genes(_finite(x)), -10, 10).astype(np.float32)
+    z = np.clip(zscore_columns(_finite(x)), -10, 10).astype(np.float32)
     z = z[:, z.std(axis=0) > 0]
     if z.shape[1] < 2:  # a constant prediction (e.g. all zero) has one domain
         return np.zeros(z.shape[0], dtype=int).astype(str)
