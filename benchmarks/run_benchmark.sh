@@ -13,3 +13,5 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THRE
     --allow-non-integer --methods "$METHODS" --folds 5 --seed 0 --timeout 7200 --out "$OUT" "$@"
 mkdir -p docs/benchmark
 cp "$OUT"/summary.csv "$OUT"/per_gene.csv "$OUT"/report.md "$OUT"/*.png docs/benchmark/
+# The third scoring (Li et al. 2022's protocol, osmFISH): scores its cached runs into summary.csv and report.md.
+"$(dirname "$SPAIM")/python" benchmarks/published_osmfish.py --report

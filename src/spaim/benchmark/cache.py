@@ -19,6 +19,9 @@ class FoldResult:
     prediction: np.ndarray  # ST cells x held-out genes, log1p scale
     wall_s: float
     peak_mb: float
+    # Prediction intervals, same shape and scale as ``prediction``, for methods that make them (TISSUE).
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
 
 
 def fingerprint(**settings) -> str:
@@ -54,14 +57,16 @@ class MethodCache:
         os.close(fd)
         try:
             with open(tmp, "wb") as fh:
-                np.savez(fh, prediction=result.prediction, wall_s=result.wall_s, peak_mb=result.peak_mb)
+                bounds = {} if result.lower is None else {"lower": result.lower, "upper": result.upper}
+                np.savez(fh, prediction=result.prediction, wall_s=result.wall_s, peak_mb=result.peak_mb, **bounds)
             os.replace(tmp, self.path(fold))
         finally:
             Path(tmp).unlink(missing_ok=True)
 
     def load(self, fold: int) -> FoldResult:
         with np.load(self.path(fold)) as npz:
-            return FoldResult(npz["prediction"], float(npz["wall_s"]), float(npz["peak_mb"]))
+            bounds = (npz["lower"], npz["upper"]) if "lower" in npz.files else (None, None)
+            return FoldResult(npz["prediction"], float(npz["wall_s"]), float(npz["peak_mb"]), *bounds)
 
     def save_error(self, message: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,8 @@ def _run_folds(job: Job) -> None:
         prediction = _checked(method.predict(inputs, fold), inputs, fold)
         now = time.perf_counter()
         # Fold-independent set-up time is charged to the first fold of the run.
-        job.cache.save(fold.index, FoldResult(prediction, now - start_time, peak_rss_mb()))
+        bounds = method.intervals.get(fold.index)
+        job.cache.save(fold.index, FoldResult(prediction, now - start_time, peak_rss_mb(), *(bounds or (None, None))))
         start_time = now
 
 

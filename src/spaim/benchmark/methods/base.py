@@ -45,6 +45,9 @@ class Method(ABC):
     def __init__(self, seed: int = 0, **options) -> None:
         self.seed = seed
         self.options = options
+        #: Prediction intervals of a method that makes them: fold index -> (lower, upper), each
+        #: ST cells x held-out genes on the prediction's scale. The worker caches them with the fold.
+        self.intervals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def setup(self, inputs: BenchmarkInputs) -> None:  # noqa: B027 - optional hook
         """Work that does not depend on the fold (e.g. clustering the SC reference)."""
@@ -65,3 +68,8 @@ def require(module: str, package: str) -> ModuleType:
 def log_normalized(counts: Matrix) -> np.ndarray:
     """Library-size normalisation to the median total, then log1p (scanpy's standard route)."""
     return log1p_dense(counts, size_factors(counts))
+
+
+def raw_counts(counts: Matrix) -> np.ndarray:
+    """Counts as a dense float32 array, unnormalised: what Li et al. 2022's pipelines pass to several peers."""
+    return np.asarray(counts.toarray() if hasattr(counts, "toarray") else counts, dtype=np.float32)

@@ -20,7 +20,7 @@ from scipy.spatial import distance_matrix
 from scipy.stats import spearmanr
 
 from spaim.benchmark.inputs import BenchmarkInputs, Fold
-from spaim.benchmark.methods.base import Method, Preprocessing, log_normalized
+from spaim.benchmark.methods.base import Method, Preprocessing, log_normalized, raw_counts
 from spaim.benchmark.methods.peer_source import import_from_source
 from spaim.errors import SpaIMInputError
 
@@ -43,8 +43,11 @@ class SpaOTscMethod(Method):
             raise SpaIMInputError("SpaOTsc needs ST coordinates (obsm['spatial'] or obs x/y columns).")
         spaotsc = import_spaotsc()
         train = [inputs.genes[i] for i in fold.train]
-        sc = pd.DataFrame(log_normalized(inputs.sc.X), columns=inputs.sc.var_names)
-        st = pd.DataFrame(log_normalized(inputs.st.X[:, fold.train]), columns=train)
+        # Li et al. 2022 (SpatialGenes.py) read raw counts on both sides. Spearman ranks within a cell, so
+        # the transport plan is the same either way; only the SC values it averages change.
+        scale = raw_counts if self.options.get("protocol") == "li2022" else log_normalized
+        sc = pd.DataFrame(scale(inputs.sc.X), columns=inputs.sc.var_names)
+        st = pd.DataFrame(scale(inputs.st.X[:, fold.train]), columns=train)
         points = np.asarray(inputs.st.obsm["spatial"], dtype=float)[:, :2]
         rho = spearmanr(st.to_numpy(), sc[train].to_numpy(), axis=1)[0][st.shape[0]:, : st.shape[0]]
         rho[np.isnan(rho)] = 0  # constant cells

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from spaim.benchmark.inputs import BenchmarkInputs, Fold
-from spaim.benchmark.methods.base import Method, Preprocessing, log_normalized, require
+from spaim.benchmark.methods.base import Method, Preprocessing, log_normalized, raw_counts, require
 
 
 class StPlusMethod(Method):
@@ -35,16 +35,12 @@ class StPlusMethod(Method):
         n_other = inputs.sc.n_vars - len(inputs.genes)
         options = ({"top_k": n_other} if 0 < n_other < 2000 else {}) | self.options
         # Li et al. 2022 (SpatialGenes.py) pass raw counts on both sides, not the documented log values.
-        scale = _raw if options.pop("protocol", None) == "li2022" else log_normalized
+        scale = raw_counts if options.pop("protocol", None) == "li2022" else log_normalized
         st = pd.DataFrame(scale(inputs.st.X[:, fold.train]), columns=[inputs.genes[i] for i in fold.train])
         sc = pd.DataFrame(scale(inputs.sc.X), columns=list(inputs.sc.var_names))
         with tempfile.TemporaryDirectory() as tmp:
             result = stplus.stPlus(st, sc, np.array(test), save_path_prefix=f"{tmp}/stPlus", random_seed=self.seed, verbose=False, **options)
         return result[test].to_numpy(np.float32)
-
-
-def _raw(counts) -> np.ndarray:
-    return np.asarray(counts.toarray() if hasattr(counts, "toarray") else counts, dtype=np.float32)
 
 
 def _stub_torchvision() -> None:

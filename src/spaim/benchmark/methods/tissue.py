@@ -14,11 +14,7 @@ PREDICTED = "spage_predicted_expression"
 
 
 class TissueMethod(Method):
-    """TISSUE's point prediction; its 67% prediction intervals are kept in :attr:`intervals`.
-
-    ``intervals[fold.index]`` is ``(lower, upper)``, each ST cells x held-out genes on the
-    prediction's scale.
-    """
+    """TISSUE's point prediction; its 67% prediction intervals go to :attr:`intervals` (cached with each fold)."""
 
     name = "tissue"
     output_scale = "log_normalized"
@@ -33,10 +29,6 @@ class TissueMethod(Method):
         "n_neighbors=15); conformalize_spatial_uncertainty(calib_genes=training genes, grouping_method='kmeans_gene_cell', "
         "k=4, k2=2); conformalize_prediction_interval(alpha_level=0.23): TISSUE's tutorial"
     )
-
-    def __init__(self, seed: int = 0, **options) -> None:
-        super().__init__(seed, **options)
-        self.intervals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
         if "spatial" not in inputs.st.obsm:
