@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 from spaim.metrics import pcc
@@ -34,7 +33,49 @@ def _zscore_rows(x: np.ndarray) -> np.ndarray:
     return x / np.where(norm > 0, norm, 1.0)
 
 
-def cluster_affinity(st_log: np.ndarray, profiles: np.ndarray) -> np.ndarray:
+#: Rows per float64 work block of the cells x genes passes below: a slide of 10^6 cells is
+#: never copied whole (a float64 copy of 10^6 x 500 would be 4 GB).
+_BLOCK_VALUES = 2**22
+
+
+def _row_blocks(x: np.ndarray):
+    step = max(1, _BLOCK_VALUES // max(1, x.shape[1]))
+    return (slice(start, min(start + step, x.shape[0])) for start in range(0, x.shape[0], step))
+
+
+class _Columns:
+    """A column subset of a cells x genes array, read block by block (the shape and row slicing the passes need)."""
+
+    def __init__(self, x: np.ndarray, columns: np.ndarray) -> None:
+        self.x, self.columns = x, columns
+        self.shape = (x.shape[0], len(columns))
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return self.x[rows][:, self.columns]
+
+
+def _column_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations, accumulated in float64 block by block (constant: sd 1)."""
+    mean = np.zeros(x.shape[1])
+    for rows in _row_blocks(x):
+        mean += np.asarray(x[rows], dtype=np.float64).sum(axis=0)
+    mean /= x.shape[0]
+    var = np.zeros(x.shape[1])
+    for rows in _row_blocks(x):
+        var += ((np.asarray(x[rows], dtype=np.float64) - mean) ** 2).sum(axis=0)
+    sd = np.sqrt(var / x.shape[0])
+    return mean, np.where(sd > 0, sd, 1.0)
+
+
+def _standardise_columns_in_place(x: np.ndarray) -> np.ndarray:
+    """:func:`zscore_columns` without a copy: ``x`` (float) is overwritten and returned."""
+    mean, sd = _column_moments(x)
+    for rows in _row_blocks(x):
+        x[rows] = (x[rows] - mean) / sd
+    return x
+
+
+def cluster_affinity(st_log: np.ndarray, profiles: np.ndarray, genes: np.ndarray | None = None) -> np.ndarray:
     """Pearson correlation of every ST cell with every SC cluster over the shared genes.
 
     Parameters
@@ -43,14 +84,22 @@ def cluster_affinity(st_log: np.ndarray, profiles: np.ndarray) -> np.ndarray:
         ST cells x genes, log scale.
     profiles
         The same genes x SC clusters (cluster means, log scale).
+    genes
+        Columns of ``st_log`` (rows of ``profiles``) to use; all by default. Taken block by
+        block, so no cells x genes copy is made.
 
     Returns
     -------
     ST cells x clusters correlations in [-1, 1] (float32).
     """
-    st_z = _zscore_rows(zscore_columns(st_log))
-    sc_z = _zscore_rows(zscore_columns(np.asarray(profiles, dtype=np.float64).T))
-    return (st_z @ sc_z.T / st_z.shape[1]).astype(np.float32)
+    genes = np.arange(st_log.shape[1]) if genes is None else np.asarray(genes)
+    sc_z = _zscore_rows(zscore_columns(np.asarray(profiles, dtype=np.float64)[genes].T))
+    mean, sd = _column_moments(_Columns(st_log, genes))
+    affinity = np.empty((st_log.shape[0], sc_z.shape[0]), dtype=np.float32)
+    for rows in _row_blocks(_Columns(st_log, genes)):
+        st_z = _zscore_rows((np.asarray(st_log[rows][:, genes], dtype=np.float64) - mean) / sd)
+        affinity[rows] = st_z @ sc_z.T / len(genes)
+    return affinity
 
 
 def soft_assignment(affinity: np.ndarray, temperature: float) -> np.ndarray:
@@ -107,7 +156,7 @@ def choose_temperature(
     if split is None:
         return float(np.median(temperatures))
     fit, val = split
-    affinity = cluster_affinity(st_log[:, fit], profiles[fit])
+    affinity = cluster_affinity(st_log, profiles, fit)
     scores = [_transfer_score(st_log, profiles, soft_assignment(affinity, t), val) for t in temperatures]
     return float(temperatures[int(np.argmax(scores))])
 
@@ -134,6 +183,29 @@ def choose_smoothing(
     local = np.asarray(neighbours @ own)
     scores = [_transfer_score(st_log, profiles, (1 - lam) * own + lam * local, val) for lam in SMOOTHING]
     return float(SMOOTHING[int(np.argmax(scores))])
+
+
+def _principal_components(st_log: np.ndarray, n_pcs: int) -> np.ndarray:
+    """Scores of the leading ``n_pcs`` principal components of the per-gene z-scored cells (float32).
+
+    PCA through the genes x genes correlation matrix, accumulated block by block: memory is
+    genes^2 plus the scores, whatever the number of cells. Signs follow scikit-learn's
+    convention (each component's largest loading positive), so the scores equal
+    ``PCA(n_pcs).fit_transform(zscore_columns(st_log))``.
+    """
+    mean, sd = _column_moments(st_log)
+    gram = np.zeros((st_log.shape[1], st_log.shape[1]))
+    for rows in _row_blocks(st_log):
+        z = (np.asarray(st_log[rows], dtype=np.float64) - mean) / sd
+        gram += z.T @ z
+    eigenvalues, vectors = np.linalg.eigh(gram)
+    components = vectors[:, np.argsort(eigenvalues)[::-1][:n_pcs]]
+    largest = np.abs(components).argmax(axis=0)
+    components *= np.sign(components[largest, np.arange(n_pcs)])
+    scores = np.empty((st_log.shape[0], n_pcs), dtype=np.float32)
+    for rows in _row_blocks(st_log):
+        scores[rows] = ((np.asarray(st_log[rows], dtype=np.float64) - mean) / sd) @ components
+    return scores
 
 
 @dataclass
@@ -190,20 +262,19 @@ def build_cell_basis(
     """
     temperature = choose_temperature(st_log, profiles, seed=seed)
     assignment = soft_assignment(cluster_affinity(st_log, profiles), temperature)
-    z = zscore_columns(st_log)
-    n_pcs = int(min(n_pcs, z.shape[1] - 1, z.shape[0] - 1))
+    n_pcs = int(min(n_pcs, st_log.shape[1] - 1, st_log.shape[0] - 1))
     blocks = [assignment]
     if n_pcs >= 1:
-        blocks.append(PCA(n_components=n_pcs, random_state=seed).fit_transform(z).astype(np.float32))
+        blocks.append(_principal_components(st_log, n_pcs))
     smoothing = 0.0
     if coords is not None:
         neighbours = spatial_neighbours(np.asarray(coords, dtype=np.float64), n_neighbours)
         blocks += [np.asarray(neighbours @ b, dtype=np.float32) for b in list(blocks)]
 
         def assignment_of(genes: np.ndarray) -> np.ndarray:
-            return soft_assignment(cluster_affinity(st_log[:, genes], profiles[genes]), temperature)
+            return soft_assignment(cluster_affinity(st_log, profiles, genes), temperature)
 
         smoothing = choose_smoothing(st_log, profiles, assignment_of, neighbours, seed=seed)
         assignment = ((1 - smoothing) * assignment + smoothing * np.asarray(neighbours @ assignment)).astype(np.float32)
-    features = zscore_columns(np.hstack(blocks)).astype(np.float32)
+    features = _standardise_columns_in_place(np.hstack(blocks).astype(np.float32, copy=False))
     return CellBasis(features=features, assignment=assignment, temperature=temperature, smoothing=smoothing)
