@@ -2,12 +2,14 @@
 
 Usage: python benchmarks/downstream_peers.py OUT_DIR DATASET [DATASET ...]
 Reuses runs/benchmark/cache as written by benchmarks/run_benchmark.sh (same folds, seed and
-options); a method is taken only where all its folds are cached, so nothing long runs here.
+options; ``BENCHMARK_CACHE`` names another cache folder); every benchmark method but SpaIM and
+kNN (imputed by downstream_impute.py) is taken where all its folds are cached, so nothing long runs here.
 Writes OUT_DIR/DATASET/METHOD.h5ad: ST cells x shared genes, held-out predictions on the
 normalised scale of the benchmark's leading scoring (count-scale outputs normalised by the
 fold's training-gene size factors, :mod:`spaim.benchmark.scoring`).
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,12 +17,14 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from spaim.benchmark.methods import REGISTRY
 from spaim.benchmark.protocol import DatasetSpec, run_benchmark
 from spaim.datasets import locate
 from spaim.io import write_h5ad
 
-CACHE = Path("runs/benchmark/cache")
-PEERS = ("spaim_paper", "cluster_transfer", "spage", "tangram", "gimvi", "stplus", "novosparc")
+CACHE = Path(os.environ.get("BENCHMARK_CACHE", "runs/benchmark/cache"))
+#: The floors that predict nothing per cell (libsize, gene_mean) have no domains or DEGs to compare.
+PEERS = tuple(m for m in REGISTRY if m not in ("spaim", "knn", "libsize", "gene_mean"))
 FOLDS, SEED = 5, 0
 #: The options of benchmarks/run_benchmark.sh (none: every method at its defaults), so the cache fingerprints match.
 OPTIONS: dict[str, dict] = {}

@@ -127,6 +127,10 @@ def test_impute_in_tiles(files, capsys, small_pair):
     base = ["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out), *FAST]
     assert main([*base, "--scheduler", "tcp://127.0.0.1:8786"]) == 2
     assert "also pass --tiles" in capsys.readouterr().err
+    assert main([*base, "--workers", "2"]) == 2
+    assert "--workers runs tiles" in capsys.readouterr().err
+    assert main([*base, "--tiles", "2", "--workers", "0"]) == 2
+    assert "positive number of Dask worker" in capsys.readouterr().err
     assert main([*base, "--tiles", "2", "--save-model", str(files / "m")]) == 2
     assert "--save-model" in capsys.readouterr().err
     assert main([*base, "--tiles", "2", "--threads", "0"]) == 2

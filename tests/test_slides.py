@@ -35,6 +35,18 @@ def test_one_reference_serves_every_slide(two_slides, monkeypatch):
     assert scores.groupby("slide")["gene"].apply(set).to_dict() == {n: set(s.var_names) for n, s in slides.items()}
 
 
+def test_slides_on_a_dask_local_cluster_give_the_inline_result(two_slides):
+    slides, sc = two_slides
+    inline = spaim.impute_slides(slides, sc, folds=2, seed=0, **FAST)
+    on_dask = spaim.impute_slides(slides, sc, folds=2, seed=0, scheduler=None, workers=2, **FAST)
+    assert list(on_dask.imputed) == ["a", "b"]
+    for name in slides:
+        np.testing.assert_allclose(on_dask.imputed[name].X, inline.imputed[name].X, atol=1e-5)
+        assert list(on_dask.imputed[name].var_names) == list(inline.imputed[name].var_names)
+    pd.testing.assert_frame_equal(on_dask.scores, inline.scores, atol=1e-5)
+    assert on_dask.models["a"].data.reference is on_dask.models["b"].data.reference
+
+
 def test_cli_writes_one_output_per_slide(two_slides, tmp_path, capsys):
     slides, sc = two_slides
     for name, st in slides.items():
@@ -43,7 +55,7 @@ def test_cli_writes_one_output_per_slide(two_slides, tmp_path, capsys):
     out = tmp_path / "imputed"
     args = ["impute", "--st", str(tmp_path / "a.h5ad"), str(tmp_path / "b.h5ad"), "--sc", str(tmp_path / "sc.h5ad"),
             "--out", str(out), "--epochs", "2", "--quiet", "--labels-key", "cell_type", "--cv-folds", "2",
-            "--save-model", str(tmp_path / "models")]
+            "--save-model", str(tmp_path / "models"), "--workers", "2"]  # the slides as tasks on a local Dask cluster
     assert main(args) == 0
     assert sorted(p.name for p in out.iterdir()) == ["a.h5ad", "b.h5ad", "cv.csv"]
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["a", "b"] and (tmp_path / "models" / "b" / "module.pt").exists()

@@ -122,14 +122,17 @@ def cmd_impute(args: argparse.Namespace) -> int:
     from spaim.model import SpaIM
     from spaim.model.imputer import check_model_destination
 
+    if args.workers is not None and args.workers < 1:
+        raise SpaIMInputError(f"--workers {args.workers}: give a positive number of Dask worker processes, e.g. --workers 2.")
     if len(args.st) > 1 or args.cv_folds:
         return _impute_slides(args)
     st_path = args.st[0]
     check_can_write(args.out, args.force, inputs=[st_path, args.sc])
     if args.tiles > 1 and args.save_model:
         raise SpaIMInputError("--save-model saves one model, but --tiles trains one per tile: drop one of them.")
-    if args.scheduler and args.tiles < 2:
-        raise SpaIMInputError("--scheduler runs tiles on Dask: also pass --tiles N (N >= 2).")
+    if (args.scheduler or args.workers) and args.tiles < 2:
+        flag = "--scheduler" if args.scheduler else "--workers"
+        raise SpaIMInputError(f"{flag} runs tiles (or several --st slides) on Dask: also pass --tiles N (N >= 2).")
     if args.save_model:
         if Path(args.save_model).resolve() == Path(args.out).resolve():
             raise SpaIMInputError("--save-model and --out name the same path: give the model its own folder.")
@@ -142,7 +145,7 @@ def cmd_impute(args: argparse.Namespace) -> int:
     if args.tiles > 1:
         from spaim.tiles import impute_slide
 
-        impute_slide(st, sc, args.tiles, genes, args.out, scheduler=args.scheduler, workers=args.workers, threads=args.threads,
+        impute_slide(st, sc, args.tiles, genes, args.out, scheduler=args.scheduler, workers=args.workers or 2, threads=args.threads,
                      **options.to_dict(), **_model_kwargs(args), **train, **_output_kwargs(args))
         _say(args, f"wrote {args.tiles} tiles of imputed genes for {st.n_obs} cells to {args.out}")
         return 0
@@ -189,7 +192,9 @@ def _impute_slides(args: argparse.Namespace) -> int:
     options, train, genes = _setup_options(args), _train_kwargs(args), _requested_genes(args)
     slides = {name: read_st(path, args.table_key) for name, path in zip(names, args.st)}
     sc = read_h5ad(args.sc, "SC")
-    result = impute_slides(slides, sc, genes, folds=args.cv_folds, options=options, **_model_kwargs(args), **train)
+    # Several slides run as Dask tasks when asked for (--workers N: a local cluster; --scheduler: that cluster).
+    dask = {"scheduler": args.scheduler or (None if args.workers else "inline"), "workers": args.workers or 2}
+    result = impute_slides(slides, sc, genes, folds=args.cv_folds, options=options, **dask, **_model_kwargs(args), **train)
     for name, model in result.models.items():
         _say(args, f"{name}: {model!r}\n{model.data.gene_summary()}")
     if several:
@@ -330,8 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--chunk-size", type=int, help="genes generated and written at a time (default: chunks of about 64 MB)")
     g.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="output values (default float32)")
     g.add_argument("--tiles", type=int, default=1, help="split the slide into this many spatial tiles, one model each (default 1)")
-    g.add_argument("--workers", type=int, default=2, help="local Dask worker processes for --tiles (default 2)")
-    g.add_argument("--scheduler", help="address of a running Dask scheduler for --tiles (default: a local cluster; 'inline': no Dask, one tile after another)")
+    g.add_argument("--workers", type=int, help="local Dask worker processes for --tiles (default 2), or to run several --st slides in parallel")
+    g.add_argument("--scheduler", help="address of a running Dask scheduler for --tiles or several --st slides (default: a local cluster "
+                   "for tiles, none for slides unless --workers; 'inline': no Dask, one after another)")
     p.set_defaults(func=cmd_impute)
 
     p = sub.add_parser("cv", help="cross-validate over shared genes (per-gene CSV out)")

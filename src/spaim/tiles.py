@@ -83,16 +83,21 @@ def run_tile(tile: PairedData, reference: SCReference, job: TileJob, path: str) 
     return path
 
 
+def check_workers(workers) -> None:
+    """Refuse a local cluster size that is not a positive integer (before any expensive work)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SpaIMInputError(f"workers={workers!r} must be a positive integer: e.g. workers=2.")
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator:
     """A Dask client: on a new local cluster of ``workers`` processes, or on the cluster at ``scheduler``."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise SpaIMInputError("running tiles on Dask needs dask.distributed: pip install 'dask[distributed]'.") from None
+        raise SpaIMInputError("running on Dask needs dask.distributed: pip install 'dask[distributed]'.") from None
     if scheduler is None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise SpaIMInputError(f"workers={workers!r} must be a positive integer: e.g. workers=2.")
+        check_workers(workers)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=None, silence_logs=logging.ERROR)
         with cluster, Client(cluster) as client:
