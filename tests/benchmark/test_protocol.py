@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -38,12 +40,14 @@ def test_finished_folds_are_not_rerun(run, monkeypatch):
     assert again.runs["knn"].wall_s == first.runs["knn"].wall_s
 
 
-def test_unknown_or_unavailable_methods_fail_before_running(run):
+def test_unknown_methods_fail_before_running_and_unavailable_ones_get_a_reason(run):
     spec, cache, _ = run
     with pytest.raises(SpaIMInputError, match="unknown method"):
         run_benchmark([spec], ["knn", "nope"], folds=FOLDS, cache_dir=cache, progress=False)
-    with pytest.raises(SpaIMInputError, match="spatialscope"):
-        run_benchmark([spec], ["spatialscope"], folds=FOLDS, cache_dir=cache, progress=False)
+    # A peer that cannot run here is not an error: it gets a row saying why, and nothing runs.
+    (result,) = run_benchmark([spec], ["spatialscope"], folds=FOLDS, cache_dir=cache, progress=False)
+    assert result.runs["spatialscope"].status.startswith("not run: ") and "GPU" in result.runs["spatialscope"].status
+    assert not list((Path(cache) / spec.name).glob("spatialscope-*"))
 
 
 def test_report_only_runs_nothing_and_says_what_is_missing(run, tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from spaim.benchmark.cache import MethodCache, fingerprint
 from spaim.benchmark.inputs import ST_LABELS_KEY, BenchmarkInputs, Fold, build_inputs
-from spaim.benchmark.methods import method_class
+from spaim.benchmark.methods import NOT_AVAILABLE, method_class
 from spaim.benchmark.worker import Job, start
 from spaim.io import read_h5ad
 from spaim.benchmark.scoring import SCORINGS, cell_pcc, domains, moran_spearman, on_scale
@@ -147,7 +147,8 @@ def run_benchmark(
         alone, a method with missing folds getting a status that says how many.
     """
     for method in methods:
-        method_class(method)  # unknown names fail before anything runs
+        if method not in NOT_AVAILABLE:
+            method_class(method)  # unknown names fail before anything runs
     options = options or {}
     bar = tqdm(total=len(datasets) * len(methods) * folds, desc="benchmark", unit="fold", disable=not progress)
     results = []
@@ -156,6 +157,10 @@ def run_benchmark(
         result = DatasetResult(spec, inputs, inputs.folds(folds, seed), seed=seed)
         for method in methods:
             bar.set_postfix_str(f"{spec.name}: {method}")
+            if method in NOT_AVAILABLE:  # a peer that cannot run here keeps its row, with the measured reason
+                result.runs[method] = MethodRun(status=f"not run: {NOT_AVAILABLE[method]}")
+                bar.update(folds)
+                continue
             result.runs[method] = _run_method(result, method, seed, cache_dir, options.get(method, {}), timeout_s, bar,
                                               run_missing)
         results.append(result)

@@ -114,7 +114,7 @@ def write_report(
     options: dict[str, dict] | None = None, per_gene: pd.DataFrame | None = None,
 ) -> None:
     """``report.md``: protocol, methods, the normalised then the raw tables, floors, per-gene wins, failures."""
-    methods = list(dict.fromkeys(summary["method"]))
+    methods = [m for m in dict.fromkeys(summary["method"]) if m not in NOT_AVAILABLE]  # those have a "Not run" line below
     lines = [
         "# SpaIM benchmark against peer methods and floors", "",
         f"Regenerate with `{command}`.", "",
