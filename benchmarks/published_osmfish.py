@@ -56,8 +56,8 @@ RUNS = {
         "raw counts, 2000 most dispersed SC genes, 5/5 neighbours, alpha_linear 0.5, epsilon 5e-3, dge.T @ coupling",
     ),
     "seurat": (
-        "seurat", {}, "Seurat",
-        "raw counts, NormalizeData, FindTransferAnchors(cca) + TransferData as Seurat.r; log-normalised output scored as returned",
+        "seurat", {"protocol": "li2022"}, "Seurat",
+        "raw counts, no NormalizeData (as Seurat.r), FindTransferAnchors(cca) + TransferData of the counts; scored as returned",
     ),
     "liger": (
         "liger", {"protocol": "li2022"}, "LIGER",

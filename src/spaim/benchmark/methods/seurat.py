@@ -35,7 +35,8 @@ class SeuratMethod(Method):
     settings = (
         "Seurat 4 NormalizeData (LogNormalize, 1e4) on both, FindTransferAnchors(reduction='cca', k.filter=NA, "
         "dims=1:min(30, n_train-1)), TransferData(refdata=SC data, weight.reduction='pca', same dims), "
-        "other arguments at Seurat's defaults, as in Li et al. 2022's Seurat.r"
+        "other arguments at Seurat's defaults, as in Li et al. 2022's Seurat.r (which skips NormalizeData: "
+        "protocol='li2022' does too)"
     )
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
@@ -51,7 +52,10 @@ class SeuratMethod(Method):
             folder = Path(tmp)
             scipy.io.mmwrite(folder / "sc.mtx", sp.csr_matrix(inputs.sc.X).T.tocoo())
             scipy.io.mmwrite(folder / "st.mtx", sp.csr_matrix(inputs.st.X[:, fold.train]).T.tocoo())
-            for name, values in {"sc_genes": sc_names, "train_genes": train, "test_genes": test, "seed": [str(self.seed)]}.items():
+            # Li et al. 2022's Seurat.r skips NormalizeData: anchors and transferred values on the counts.
+            normalize = "FALSE" if self.options.get("protocol") == "li2022" else "TRUE"
+            files = {"sc_genes": sc_names, "train_genes": train, "test_genes": test, "seed": [str(self.seed)], "normalize": [normalize]}
+            for name, values in files.items():
                 (folder / f"{name}.txt").write_text("\n".join(values) + "\n")
             script = resources.files("spaim.benchmark.methods") / "seurat_transfer.R"
             with resources.as_file(script) as path:

@@ -1,7 +1,8 @@
 # Seurat anchor-based imputation, as Codes/Impute/Seurat.r of Li et al. (2022) calls it.
 # Usage: Rscript seurat_transfer.R DIR
 #   DIR holds sc.mtx (genes x cells counts), sc_genes.txt, st.mtx (training genes x ST cells),
-#   train_genes.txt, test_genes.txt; the script writes DIR/imputed.csv (ST cells x test genes).
+#   train_genes.txt, test_genes.txt, seed.txt, normalize.txt (TRUE or FALSE); the script writes
+#   DIR/imputed.csv (ST cells x test genes).
 suppressPackageStartupMessages({
   library(Matrix)
   library(Seurat)
@@ -19,9 +20,12 @@ set.seed(as.integer(lines("seed.txt")))
 
 rna <- CreateSeuratObject(counts = matrix_of("sc.mtx", lines("sc_genes.txt")), project = "RNA", min.cells = 0, min.features = 0)
 spatial <- CreateSeuratObject(counts = matrix_of("st.mtx", features), project = "Spatial", min.cells = 0, min.features = 0)
-# Seurat's documented route normalises both objects (LogNormalize, scale factor 1e4) first.
-rna <- NormalizeData(rna, verbose = FALSE)
-spatial <- NormalizeData(spatial, verbose = FALSE)
+# Seurat's documented route normalises both objects (LogNormalize, scale factor 1e4) first;
+# Li et al.'s Seurat.r does not, so their anchors and transferred values use the counts.
+if (lines("normalize.txt") == "TRUE") {
+  rna <- NormalizeData(rna, verbose = FALSE)
+  spatial <- NormalizeData(spatial, verbose = FALSE)
+}
 
 dims <- seq_len(min(30, length(features) - 1))
 anchors <- FindTransferAnchors(
