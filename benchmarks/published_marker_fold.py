@@ -8,7 +8,7 @@ together (the other 29 genes train) and compares those genes' PCC with our 10-fo
 (docs/benchmark/published_osmfish_per_gene.csv, where they sit in different folds) and with
 Li et al.'s. Writes docs/benchmark/published_marker_fold.csv.
 
-    for m in spage stplus gimvi; do .venv-bench/bin/python benchmarks/published_marker_fold.py --methods $m; done
+    for m in spage stplus gimvi spaotsc; do .venv-bench/bin/python benchmarks/published_marker_fold.py --methods $m; done
 
 One method per process, as in the benchmark: stPlus's stand-in for torchvision would break gimVI's imports.
 """
@@ -31,7 +31,10 @@ from spaim.io import atomic_path, read_h5ad
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs/benchmark"
 MARKERS = ("Gad2", "Slc32a1", "Crhbp", "Cnr1")
-OPTIONS = {"spage": {"protocol": "li2022"}, "stplus": {"protocol": "li2022"}, "gimvi": {"protocol": "li2022", "epochs": 200}}
+OPTIONS = {
+    "spage": {"protocol": "li2022"}, "stplus": {"protocol": "li2022"}, "gimvi": {"protocol": "li2022", "epochs": 200},
+    "spaotsc": {"protocol": "li2022"},
+}
 
 
 def main() -> None:
