@@ -2,7 +2,7 @@
 
 Their fold lists are not public. Every method in their Data15 scores Gad2, Slc32a1, Crhbp
 low, which is what a fold holding out the interneuron markers together would produce: no
-training gene then marks interneurons. This script runs SpaGE, stPlus and gimVI under their
+training gene then marks interneurons. This script runs SpaGE, stPlus, gimVI and SpaOTsc under their
 protocol (``protocol="li2022"``) on one fold that holds out Gad2, Slc32a1, Crhbp and Cnr1
 together (the other 29 genes train) and compares those genes' PCC with our 10-fold runs
 (docs/benchmark/published_osmfish_per_gene.csv, where they sit in different folds) and with
