@@ -94,10 +94,11 @@ def cluster_affinity(st_log: np.ndarray, profiles: np.ndarray, genes: np.ndarray
     """
     genes = np.arange(st_log.shape[1]) if genes is None else np.asarray(genes)
     sc_z = _zscore_rows(zscore_columns(np.asarray(profiles, dtype=np.float64)[genes].T))
-    mean, sd = _column_moments(_Columns(st_log, genes))
+    columns = _Columns(st_log, genes)
+    mean, sd = _column_moments(columns)
     affinity = np.empty((st_log.shape[0], sc_z.shape[0]), dtype=np.float32)
-    for rows in _row_blocks(_Columns(st_log, genes)):
-        st_z = _zscore_rows((np.asarray(st_log[rows][:, genes], dtype=np.float64) - mean) / sd)
+    for rows in _row_blocks(columns):
+        st_z = _zscore_rows((np.asarray(columns[rows], dtype=np.float64) - mean) / sd)
         affinity[rows] = st_z @ sc_z.T / len(genes)
     return affinity
 
