@@ -61,6 +61,12 @@ ROUNDS = {
         "cluster medians": (True, PEARSON | {"profile_stat": "median"}),
         "BatchNorm": (True, PEARSON | {"norm": "batch"}),
     },
+    # round 7: the transfer through SC metacells, its mapping chosen inside each fit (same options as round 6's
+    # defaults; the previous code's row comes from the same script run on a checkout of 2dc36df)
+    "7": {
+        "defaults (metacell transfer, mapping chosen per fit)": (True, PEARSON),
+        "cluster transfer (floor)": (True, None),
+    },
 }
 
 

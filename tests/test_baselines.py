@@ -21,16 +21,17 @@ def test_knn_returns_means_of_k_neighbours():
 
 
 def test_cell_basis_has_assignment_pcs_and_their_spatial_means():
-    from spaim.cell_basis import build_cell_basis
+    from spaim.cell_basis import Metacells, build_cell_basis
 
     rng = np.random.default_rng(0)
     profiles = rng.gamma(1.0, 1.0, (30, 5))
     cluster = np.repeat(np.arange(5), 40)
     st = profiles[:, cluster].T + rng.normal(0, 0.1, (200, 30))
     coords = np.column_stack([cluster + rng.normal(0, 0.2, 200), rng.random(200)])
-    basis = build_cell_basis(st, profiles, coords, n_pcs=4)
+    units = Metacells(profiles, np.full(5, 40.0), np.arange(5))
+    basis = build_cell_basis(st, units, coords, n_pcs=4)
     assert basis.features.shape == (200, 2 * (5 + 4))
     np.testing.assert_allclose(basis.features.std(axis=0), 1, atol=1e-4)
     np.testing.assert_allclose(basis.assignment.sum(axis=1), 1, atol=1e-5)
     assert (basis.assignment.argmax(axis=1) == cluster).mean() > 0.95
-    assert build_cell_basis(st, profiles, None, n_pcs=4).features.shape == (200, 9)
+    assert build_cell_basis(st, units, None, n_pcs=4).features.shape == (200, 9)

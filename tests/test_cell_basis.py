@@ -11,8 +11,9 @@ def slide():
     st = np.log1p(rng.poisson(rng.gamma(1.0, 2.0, (1, 40)), (600, 40))).astype(np.float32)
     st[:, 3] = 1.0  # a constant gene
     profiles = rng.random((40, 6))
+    units = cell_basis.Metacells(profiles, rng.integers(1, 20, 6).astype(np.float32), np.array([0, 0, 1, 1, 1, 2]))
     coords = rng.random((600, 2))
-    return st, profiles, coords
+    return st, units, coords
 
 
 def test_the_basis_does_not_depend_on_how_many_rows_are_read_at_once(slide, monkeypatch):
@@ -21,7 +22,7 @@ def test_the_basis_does_not_depend_on_how_many_rows_are_read_at_once(slide, monk
     blocked = cell_basis.build_cell_basis(*slide, n_pcs=5)
     np.testing.assert_allclose(blocked.features, whole.features, atol=1e-5)
     np.testing.assert_allclose(blocked.assignment, whole.assignment, atol=1e-6)
-    assert (blocked.temperature, blocked.smoothing) == (whole.temperature, whole.smoothing)
+    assert (blocked.mapping, blocked.smoothing) == (whole.mapping, whole.smoothing)
 
 
 def test_principal_components_match_scikit_learn_on_z_scored_genes(slide):
@@ -31,9 +32,49 @@ def test_principal_components_match_scikit_learn_on_z_scored_genes(slide):
 
 
 def test_affinity_over_a_gene_subset_equals_affinity_of_the_subset(slide):
-    st, profiles, _ = slide
+    st, units, _ = slide
+    profiles = units.profiles
     genes = np.arange(0, 40, 3)
     np.testing.assert_allclose(
         cell_basis.cluster_affinity(st, profiles, genes), cell_basis.cluster_affinity(st[:, genes], profiles[genes]), atol=1e-6
     )
     assert cell_basis.cluster_affinity(st, profiles).dtype == np.float32
+
+
+def _typed_slide(seed=0, n_types=4, per_type=3, n_cells=300, n_genes=30):
+    """ST cells of known types, and SC metacells (``per_type`` per type) with the types' profiles plus noise."""
+    rng = np.random.default_rng(seed)
+    types = rng.gamma(1.0, 1.0, (n_genes, n_types))
+    clusters = np.repeat(np.arange(n_types), per_type)
+    profiles = types[:, clusters] + rng.normal(0, 0.05, (n_genes, n_types * per_type))
+    truth = rng.integers(0, n_types, n_cells)
+    st = types[:, truth].T + rng.normal(0, 0.1, (n_cells, n_genes))
+    return st.astype(np.float32), cell_basis.Metacells(profiles, np.full(n_types * per_type, 10.0), clusters), truth
+
+
+def test_cluster_weights_on_metacells_transfer_the_cluster_means():
+    _, units, _ = _typed_slide()
+    weights = np.random.default_rng(1).dirichlet(np.ones(4), 50)
+    np.testing.assert_allclose(units.from_clusters(weights) @ units.profiles.T, weights @ units.cluster_profiles().T, atol=1e-5)
+    np.testing.assert_allclose(units.from_clusters(weights).sum(axis=1), 1, atol=1e-6)
+
+
+def test_learned_mapping_sends_each_cell_the_profile_of_its_type():
+    st, units, truth = _typed_slide()
+    weights = cell_basis.learned_mapping(st, units.profiles, units.sizes, seed=0)
+    by_type = weights.reshape(len(st), 4, 3).sum(axis=2)  # metacells are numbered type by type
+    assert (by_type.argmax(axis=1) == truth).mean() > 0.9
+    np.testing.assert_allclose(weights.sum(axis=1).mean(), 1, atol=1e-5)
+    np.testing.assert_array_equal(weights, cell_basis.learned_mapping(st, units.profiles, units.sizes, seed=0))
+
+
+def test_the_mapping_is_chosen_by_how_well_it_predicts_held_out_genes(monkeypatch):
+    st, units, truth = _typed_slide(seed=2, n_genes=40)
+    st_noisy = st + np.random.default_rng(4).normal(0, 2.0, st.shape).astype(np.float32)  # correlation now errs
+    exact = units.from_clusters(np.eye(4, dtype=np.float32)[truth])  # every cell on the metacells of its own type
+
+    monkeypatch.setattr(cell_basis, "learned_mapping", lambda *args, **kwargs: exact)
+    assert cell_basis.choose_assignment(st_noisy, units)[0] == "learned"
+    uniform = np.full((len(st), 12), 1 / 12, dtype=np.float32)
+    monkeypatch.setattr(cell_basis, "learned_mapping", lambda *args, **kwargs: uniform)
+    assert cell_basis.choose_assignment(st_noisy, units)[0] in ("clusters", "metacells")

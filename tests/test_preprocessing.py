@@ -4,7 +4,9 @@ import pytest
 import scipy.sparse as sp
 
 from spaim.options import SetupOptions
-from spaim.preprocessing import build_sc_reference, cluster_profiles, leiden_clusters, log1p_counts, log1p_dense, size_factors
+from spaim.preprocessing import (
+    MAX_METACELLS, build_sc_reference, cluster_profiles, leiden_clusters, log1p_counts, log1p_dense, metacells, size_factors,
+)
 
 
 def test_log1p_is_natural_log_and_optionally_normalised():
@@ -45,6 +47,28 @@ def test_reference_filters_rare_genes_but_keeps_requested_ones(merfish):
     expected = np.median(np.log1p(sc[cells, gene].X.ravel()))
     assert kept.profiles_of([gene])[0, col] == pytest.approx(expected)
     assert isinstance(kept.genes, pd.Index)
+
+
+def test_metacells_lie_inside_clusters_and_average_to_their_means(merfish):
+    _, sc = merfish
+    ref = build_sc_reference(sc.X, sc.var_names, labels=sc.obs["cell_type"], options=SetupOptions(profile_stat="mean"))
+    assert sc.n_obs // 5 >= ref.n_metacells >= ref.n_clusters and ref.n_metacells <= MAX_METACELLS
+    assert ref.metacell_sizes.sum() == sc.n_obs and (ref.metacell_sizes >= 1).all()
+    from spaim.cell_basis import Metacells
+
+    units = Metacells(ref.metacell_profiles, ref.metacell_sizes, ref.metacell_clusters)
+    np.testing.assert_allclose(units.cluster_profiles(), ref.profiles, atol=1e-4)  # nested: metacell means pool to cluster means
+
+
+def test_metacells_are_capped_and_shared_among_clusters_by_size():
+    rng = np.random.default_rng(0)
+    clusters = np.repeat([0, 1], [4000, 1000])
+    pcs = rng.normal(size=(5000, 5)) + clusters[:, None] * 10
+    labels = metacells(pcs, clusters, seed=0)
+    counts = [len(np.unique(labels[clusters == k])) for k in (0, 1)]
+    assert counts == [160, 40]  # 200 metacells, 4:1 like the clusters
+    assert not set(labels[clusters == 0]) & set(labels[clusters == 1])
+    np.testing.assert_array_equal(labels, metacells(pcs, clusters, seed=0))
 
 
 def test_profiles_of_sparse_data_match_the_dense_ones(merfish):

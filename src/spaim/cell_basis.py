@@ -6,6 +6,9 @@ cell-basis layers (:mod:`spaim.model.networks`, through :func:`build_cell_basis`
 - :func:`cluster_affinity`: each ST cell's correlation with each SC cluster's mean
   profile over the shared (training) genes, each gene z-scored on its own side, so that
   neither sequencing depth nor the platforms' gene-wise scales decide the match;
+- :func:`learned_mapping`: SC metacells spread over the ST cells so that every shared
+  gene's spatial pattern is reproduced (the gene-wise objective of Tangram), for panels
+  where cell-wise correlation across platforms fails;
 - :func:`spatial_neighbours`: a row-normalised kNN averaging operator on the coordinates.
 """
 
@@ -17,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
-from spaim.metrics import pcc
+from spaim.metrics import column_pcc
 
 
 def zscore_columns(x: np.ndarray) -> np.ndarray:
@@ -138,9 +141,46 @@ def _validation_split(n_genes: int, validation_fraction: float, seed: int) -> tu
     return order[n_val:], order[:n_val]
 
 
+#: Epochs and Adam step of :func:`learned_mapping` (Tangram runs 1,000 epochs at this step; a hundred suffice on metacells).
+MAPPING_EPOCHS, MAPPING_LR = 100, 0.1
+
+
+def learned_mapping(
+    st_log: np.ndarray, profiles: np.ndarray, sizes: np.ndarray, genes: np.ndarray | None = None, seed: int = 0,
+    epochs: int = MAPPING_EPOCHS,
+) -> np.ndarray:
+    """ST cells x SC units weights that spread each unit's cells over the ST cells.
+
+    Each SC unit (a metacell of ``sizes`` cells) gets a softmax distribution over the ST
+    cells; an ST cell receives ``sum_u size_u * p_u(cell) * profile_u``. The distributions
+    are fitted with Adam to maximise the mean, over ``genes``, of the cosine similarity
+    between each gene's predicted and measured values across cells (Tangram's gene-wise
+    objective, here on metacells: parameters are units x cells). Because every unit must
+    land somewhere, no cell type can be ignored, which a per-cell choice allows. Weights
+    are scaled to a mean row sum of 1 (a global factor: no correlation changes).
+    """
+    import torch
+
+    genes = np.arange(st_log.shape[1]) if genes is None else np.asarray(genes)
+    target = torch.from_numpy(np.ascontiguousarray(np.asarray(st_log)[:, genes], dtype=np.float32))
+    source = torch.from_numpy(np.ascontiguousarray(np.asarray(profiles, dtype=np.float32)[genes].T))
+    mass = torch.from_numpy((np.asarray(sizes) / np.mean(sizes)).astype(np.float32))[:, None]
+    generator = torch.Generator().manual_seed(seed)
+    logits = (0.01 * torch.randn(source.shape[0], target.shape[0], generator=generator)).requires_grad_()
+    optimizer = torch.optim.Adam([logits], lr=MAPPING_LR, fused=True)
+    for _ in range(epochs):
+        predicted = (torch.softmax(logits, dim=1) * mass).T @ source
+        loss = -torch.nn.functional.cosine_similarity(predicted, target, dim=0).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        weights = (torch.softmax(logits, dim=1) * mass).T.numpy()
+    return (weights * (weights.shape[0] / weights.sum())).astype(np.float32)
+
+
 def _transfer_score(st_log: np.ndarray, profiles: np.ndarray, weights: np.ndarray, val: np.ndarray) -> float:
-    predicted = weights @ profiles[val].T
-    return float(np.median([pcc(st_log[:, g], predicted[:, i]) for i, g in enumerate(val)]))
+    return float(np.median(column_pcc(np.asarray(st_log)[:, val], weights @ profiles[val].T)))
 
 
 def choose_temperature(
@@ -160,6 +200,84 @@ def choose_temperature(
     affinity = cluster_affinity(st_log, profiles, fit)
     scores = [_transfer_score(st_log, profiles, soft_assignment(affinity, t), val) for t in temperatures]
     return float(temperatures[int(np.argmax(scores))])
+
+
+#: How ST cells are matched to SC metacells (see :func:`choose_assignment`).
+MAPPINGS = ("clusters", "metacells", "learned")
+
+
+@dataclass(frozen=True)
+class Metacells:
+    """SC metacells over the shared genes: profiles (genes x metacells), sizes, and the cluster of each."""
+
+    profiles: np.ndarray
+    sizes: np.ndarray
+    clusters: np.ndarray
+
+    def cluster_profiles(self) -> np.ndarray:
+        """Genes x clusters size-weighted means of the metacell profiles (the clusters' mean profiles)."""
+        members = np.eye(self.clusters.max() + 1, dtype=np.float64)[self.clusters] * self.sizes[:, None]
+        return (np.asarray(self.profiles, dtype=np.float64) @ (members / members.sum(axis=0))).astype(np.float32)
+
+    def from_clusters(self, weights: np.ndarray) -> np.ndarray:
+        """Cells x clusters weights as cells x metacells weights that transfer the same profiles."""
+        share = self.sizes / np.bincount(self.clusters, weights=self.sizes)[self.clusters]
+        return (weights[:, self.clusters] * share).astype(np.float32)
+
+
+def assignment_of(
+    st_log: np.ndarray, units: Metacells, mapping: str, temperature: float, genes: np.ndarray | None = None, seed: int = 0
+) -> np.ndarray:
+    """ST cells x SC metacells weights from ``genes`` by ``mapping`` (:data:`MAPPINGS`).
+
+    ``"clusters"``: softmax over correlations with the cluster means; ``"metacells"``: the
+    same with each metacell; ``"learned"``: :func:`learned_mapping`.
+    """
+    if mapping == "learned":
+        return learned_mapping(st_log, units.profiles, units.sizes, genes, seed=seed)
+    if mapping == "clusters":
+        return units.from_clusters(soft_assignment(cluster_affinity(st_log, units.cluster_profiles(), genes), temperature))
+    return soft_assignment(cluster_affinity(st_log, units.profiles, genes), temperature)
+
+
+#: Cells sampled to choose the mapping on larger slides.
+CHOICE_MAX_CELLS = 20_000
+#: Folds of the training genes over which the mapping is chosen.
+CHOICE_FOLDS = 5
+
+
+def choose_assignment(st_log: np.ndarray, units: Metacells, temperatures=TEMPERATURES, seed: int = 0) -> tuple[str, float]:
+    """The mapping (and temperature) whose transfer best predicts held-out genes of the fit.
+
+    Candidates: the correlation softmax over clusters and over metacells at each of
+    ``temperatures``, and the :func:`learned_mapping`. Which wins depends on the data:
+    whole cell types suit spots that mix cells, metacells suit single cells, and the
+    gene-wise mapping suits platforms whose panels correlate poorly cell by cell. The
+    genes (columns of ``st_log``) are split into :data:`CHOICE_FOLDS` folds; each fold is
+    predicted by matching cells on the others, and the median PCC over all genes decides
+    (every gene votes once: a single validation share of a small panel is too noisy to
+    choose by). Fewer than 10 genes: clusters at the middle temperature.
+    """
+    n_genes = st_log.shape[1]
+    if n_genes < 10:
+        return "clusters", float(np.median(temperatures))
+    if st_log.shape[0] > CHOICE_MAX_CELLS:  # a sample of cells judges the candidates as well, at bounded cost
+        rows = np.sort(np.random.default_rng(seed).choice(st_log.shape[0], CHOICE_MAX_CELLS, replace=False))
+        st_log = np.asarray(st_log[rows])
+    candidates = [(mapping, float(t)) for mapping in ("clusters", "metacells") for t in temperatures] + [("learned", float("nan"))]
+    scores = np.zeros((len(candidates), n_genes))
+    order = np.random.default_rng(seed).permutation(n_genes)
+    for val in np.array_split(order, CHOICE_FOLDS):
+        fit = np.setdiff1d(order, val)
+        truth = np.asarray(st_log)[:, val]
+        predictions = []  # of the fold's genes, candidate by candidate
+        for profiles in (units.cluster_profiles(), units.profiles):
+            affinity = cluster_affinity(st_log, profiles, fit)  # once per fold and kind; temperatures reuse it
+            predictions += [soft_assignment(affinity, t) @ profiles[val].T for t in temperatures]
+        predictions.append(learned_mapping(st_log, units.profiles, units.sizes, fit, seed=seed) @ units.profiles[val].T)
+        for c, predicted in enumerate(predictions):
+            scores[c, val] = column_pcc(truth, predicted)
+    return candidates[int(np.argmax(np.median(scores, axis=1)))]
 
 
 #: Shares of each cell's neighbourhood mean mixed into its cluster assignment, chosen on validation genes.
@@ -216,13 +334,15 @@ class CellBasis:
     Attributes
     ----------
     features
-        Cells x features, each column centred and scaled to unit variance: the soft
-        assignment to SC clusters, the leading principal components of the ST cells, and
-        both averaged over each cell's spatial neighbours (when coordinates are given).
+        Cells x features, each column centred and scaled to unit variance: the weights on
+        the SC metacells, the leading principal components of the ST cells, and both
+        averaged over each cell's spatial neighbours (when coordinates are given).
     assignment
-        Cells x SC clusters soft assignment (rows sum to 1), for the cluster-transfer path.
+        Cells x SC metacells weights, for the transfer path.
+    mapping
+        How ``assignment`` was made (:data:`MAPPINGS`), chosen on validation genes.
     temperature
-        The softmax temperature of ``assignment``, chosen on validation genes.
+        The softmax temperature of a correlation mapping (NaN for the learned one).
     smoothing
         Share of the spatial neighbours' mean assignment mixed into ``assignment``, chosen
         on validation genes (0 without coordinates).
@@ -230,6 +350,7 @@ class CellBasis:
 
     features: np.ndarray
     assignment: np.ndarray
+    mapping: str
     temperature: float
     smoothing: float = 0.0
 
@@ -240,20 +361,20 @@ class CellBasis:
 
 def build_cell_basis(
     st_log: np.ndarray,
-    profiles: np.ndarray,
+    units: Metacells,
     coords: np.ndarray | None = None,
     n_pcs: int = 20,
     n_neighbours: int = 8,
     seed: int = 0,
 ) -> CellBasis:
-    """The :class:`CellBasis` of ST cells from their shared genes and the SC cluster profiles.
+    """The :class:`CellBasis` of ST cells from their shared genes and the SC metacells.
 
     Parameters
     ----------
     st_log
         ST cells x shared (training) genes, log scale.
-    profiles
-        The same genes x SC clusters.
+    units
+        The SC metacells over the same genes.
     coords
         Cell coordinates; ``None`` leaves out the spatially averaged features.
     n_pcs
@@ -261,8 +382,12 @@ def build_cell_basis(
     n_neighbours
         Spatial neighbours averaged over (see :func:`spatial_neighbours`).
     """
-    temperature = choose_temperature(st_log, profiles, seed=seed)
-    assignment = soft_assignment(cluster_affinity(st_log, profiles), temperature)
+    mapping, temperature = choose_assignment(st_log, units, seed=seed)
+
+    def weights_from(genes: np.ndarray | None) -> np.ndarray:
+        return assignment_of(st_log, units, mapping, temperature, genes, seed=seed)
+
+    assignment = weights_from(None)
     n_pcs = int(min(n_pcs, st_log.shape[1] - 1, st_log.shape[0] - 1))
     blocks = [assignment]
     if n_pcs >= 1:
@@ -271,11 +396,7 @@ def build_cell_basis(
     if coords is not None:
         neighbours = spatial_neighbours(np.asarray(coords, dtype=np.float64), n_neighbours)
         blocks += [np.asarray(neighbours @ b, dtype=np.float32) for b in list(blocks)]
-
-        def assignment_of(genes: np.ndarray) -> np.ndarray:
-            return soft_assignment(cluster_affinity(st_log, profiles, genes), temperature)
-
-        smoothing = choose_smoothing(st_log, profiles, assignment_of, neighbours, seed=seed)
+        smoothing = choose_smoothing(st_log, units.profiles, weights_from, neighbours, seed=seed)
         assignment = ((1 - smoothing) * assignment + smoothing * np.asarray(neighbours @ assignment)).astype(np.float32)
     features = _standardise_columns_in_place(np.hstack(blocks).astype(np.float32, copy=False))
-    return CellBasis(features=features, assignment=assignment, temperature=temperature, smoothing=smoothing)
+    return CellBasis(features=features, assignment=assignment, mapping=mapping, temperature=temperature, smoothing=smoothing)

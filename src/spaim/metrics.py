@@ -33,6 +33,14 @@ def pcc(x, y) -> float:
     return float(np.clip((xc * yc).sum() / denom, -1.0, 1.0))
 
 
+def column_pcc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each column of ``a`` with the same column of ``b`` (0 where one is constant)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ac, bc = a - a.mean(axis=0), b - b.mean(axis=0)
+    denom = np.sqrt((ac**2).sum(axis=0) * (bc**2).sum(axis=0))
+    return np.clip(np.divide((ac * bc).sum(axis=0), denom, out=np.zeros(a.shape[1]), where=denom > 0), -1.0, 1.0)
+
+
 def ssim(x, y) -> float:
     """Global-window SSIM of the max-scaled vectors (negative predictions clipped to 0)."""
     x, y = np.clip(_as_vector(x), 0, None), np.clip(_as_vector(y), 0, None)

@@ -67,13 +67,52 @@ def leiden_clusters(
     n_cells = counts.shape[0]
     if n_clusters is not None and not 1 <= n_clusters <= n_cells:
         raise SpaIMInputError(f"n_clusters={n_clusters} must be between 1 and the number of SC cells ({n_cells}): lower it.")
-    graph = _knn_graph(counts, seed, n_top_genes)
+    return _leiden_of_embedding(_pca_embedding(counts, seed, n_top_genes), resolution, n_clusters, seed)
+
+
+def _leiden_of_embedding(embedding: ad.AnnData, resolution: float, n_clusters: int | None, seed: int) -> np.ndarray:
+    graph = _knn_graph(embedding, seed)
     if n_clusters is None:
         return leiden_on_graph(graph, resolution, seed)
     return leiden_with_n_clusters(graph, n_clusters, seed)
 
 
-def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
+#: Most metacells of a reference; smaller references get one per ``_CELLS_PER_METACELL`` cells.
+MAX_METACELLS = 200
+_CELLS_PER_METACELL = 5
+
+
+def metacells(pcs: np.ndarray, clusters: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Small groups of similar SC cells inside each cluster: k-means on their principal components.
+
+    SpaIM's transfer path can map ST cells to these rather than to whole clusters: finer
+    than cell types, so that states within a type can differ in space, yet few enough
+    (:data:`MAX_METACELLS`, shared among clusters by size) that nothing grows with the
+    reference. Nested in the clusters, so a cluster's mean is the size-weighted mean of
+    its metacells' means.
+
+    Returns
+    -------
+    Integer metacell labels, one per cell, numbered cluster by cluster.
+    """
+    from sklearn.cluster import KMeans
+
+    pcs = np.asarray(pcs, dtype=np.float64)
+    total = int(np.clip(len(pcs) // _CELLS_PER_METACELL, 1, MAX_METACELLS))
+    labels = np.empty(len(pcs), dtype=np.int64)
+    offset = 0
+    for cluster in np.unique(clusters):
+        cells = np.flatnonzero(clusters == cluster)
+        n = int(min(max(1, round(total * len(cells) / len(pcs))), max(1, len(cells) // _CELLS_PER_METACELL)))
+        found = np.zeros(len(cells), dtype=np.int64) if n == 1 else KMeans(n, n_init=1, random_state=seed).fit_predict(pcs[cells])
+        codes = np.unique(found, return_inverse=True)[1]  # consecutive even if a centre ends up empty
+        labels[cells] = offset + codes
+        offset += codes.max() + 1
+    return labels
+
+
+def _pca_embedding(counts: Matrix, seed: int, n_top_genes: int = 2000) -> ad.AnnData:
+    """The cells' principal components (``obsm["X_pca"]``) by scanpy's standard route."""
     import scanpy as sc  # here, not at the top: tile workers never cluster and skip its import
 
     adata = ad.AnnData(sp.csr_matrix(counts, dtype=np.float32))
@@ -87,6 +126,15 @@ def _knn_graph(counts: Matrix, seed: int, n_top_genes: int) -> ad.AnnData:
         sc.pp.scale(adata, max_value=10)
         n_comps = max(1, min(50, adata.n_vars - 1, adata.n_obs - 1))
         sc.pp.pca(adata, n_comps=n_comps, random_state=seed)
+    return adata
+
+
+def _knn_graph(adata: ad.AnnData, seed: int) -> ad.AnnData:
+    """Add scanpy's neighbour graph on the principal components of :func:`_pca_embedding`."""
+    import scanpy as sc
+
+    with warnings.catch_warnings(), preserve_torch_threads():
+        warnings.simplefilter("ignore")
         n_neighbors = min(15, adata.n_obs - 1)
         transformer = _knn_transformer(adata.n_obs, n_neighbors)
         sc.pp.neighbors(adata, n_neighbors=n_neighbors, random_state=seed, transformer=transformer)
@@ -193,13 +241,23 @@ class SCReference:
     profiles: np.ndarray  # genes x clusters, log scale
     labels: np.ndarray  # one cluster per SC cell
     cluster_names: list[str]
+    metacell_profiles: np.ndarray  # genes x metacells, mean log expression
+    metacell_sizes: np.ndarray  # SC cells per metacell
+    metacell_clusters: np.ndarray  # the cluster (column of ``profiles``) each metacell lies in
 
     @property
     def n_clusters(self) -> int:
         return self.profiles.shape[1]
 
+    @property
+    def n_metacells(self) -> int:
+        return self.metacell_profiles.shape[1]
+
     def profiles_of(self, genes: Sequence[str]) -> np.ndarray:
         return self.profiles[self.genes.get_indexer(genes)]
+
+    def metacell_profiles_of(self, genes: Sequence[str]) -> np.ndarray:
+        return self.metacell_profiles[self.genes.get_indexer(genes)]
 
 
 def build_sc_reference(
@@ -209,7 +267,7 @@ def build_sc_reference(
     labels: Sequence | None = None,
     options: SetupOptions | None = None,
 ) -> SCReference:
-    """Filter SC genes, cluster SC cells (or use ``labels``) and compute cluster profiles.
+    """Filter SC genes, cluster SC cells (or use ``labels``), group them into metacells, and profile both.
 
     Genes in ``keep`` (shared genes, genes the user wants imputed) survive the filter.
     ``options`` (default :class:`spaim.options.SetupOptions`) give the filter threshold,
@@ -218,8 +276,9 @@ def build_sc_reference(
     options = options or SetupOptions()
     fraction = expressed_fraction(counts)
     mask = (fraction >= options.min_cell_fraction) | genes.isin(list(keep))
+    embedding = _pca_embedding(counts, options.seed)
     if labels is None:
-        cluster_ids = leiden_clusters(counts, resolution=options.resolution, n_clusters=options.n_clusters, seed=options.seed)
+        cluster_ids = _leiden_of_embedding(embedding, options.resolution, options.n_clusters, options.seed)
         names = [str(k) for k in np.unique(cluster_ids)]
         if len(names) < 2:
             raise SpaIMInputError(
@@ -232,4 +291,9 @@ def build_sc_reference(
     kept = counts[:, np.flatnonzero(mask)]
     log_expr = log1p_counts(kept, size_factors(counts) if options.normalize else None)
     profiles = cluster_profiles(log_expr, cluster_ids, options.profile_stat)
-    return SCReference(genes=genes[mask], profiles=profiles, labels=cluster_ids, cluster_names=names)
+    metacell_ids = metacells(embedding.obsm["X_pca"], cluster_ids, options.seed)
+    first_cell = np.unique(metacell_ids, return_index=True)[1]
+    return SCReference(genes=genes[mask], profiles=profiles, labels=cluster_ids, cluster_names=names,
+                       metacell_profiles=cluster_profiles(log_expr, metacell_ids, "mean"),
+                       metacell_sizes=np.bincount(metacell_ids).astype(np.float32),
+                       metacell_clusters=np.unique(cluster_ids, return_inverse=True)[1][first_cell])

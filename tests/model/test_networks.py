@@ -53,8 +53,8 @@ def test_losses_are_zero_for_perfect_agreement():
 
 def _cellbasis_module():
     torch.manual_seed(0)
-    module = SpaIMModule(n_cells=40, n_clusters=6, widths=(16, 8), norm="layer", n_features=5)
-    module.cells.set_basis(torch.randn(40, 5), torch.softmax(torch.randn(40, 6), dim=1))
+    module = SpaIMModule(n_cells=40, n_clusters=6, widths=(16, 8), norm="layer", n_features=5, n_metacells=9)
+    module.cells.set_basis(torch.randn(40, 5), torch.softmax(torch.randn(40, 9), dim=1))
     return module
 
 
@@ -68,14 +68,14 @@ def test_cellbasis_parameters_do_not_grow_with_cells_times_width():
     assert paper > 40 * (4000 - 40)  # encoder inputs and decoder outputs are cells wide
 
 
-def test_cellbasis_generator_adds_the_cluster_transfer_path():
+def test_cellbasis_generator_adds_the_metacell_transfer_path():
     module = _cellbasis_module().eval()
-    sc = torch.rand(3, 6)
+    sc = torch.rand(3, 6 + 9)  # each gene: its 6 cluster means, then its 9 metacell means
     with torch.no_grad():
         for layer in module.decoder.layers:  # silence the learned part: only the transfer path is left
             layer.weight.zero_()
             layer.bias.zero_()
         generated = module.generate(sc)
-    assert torch.allclose(generated, sc @ module.cells.assignment.T, atol=1e-6)
+    assert torch.allclose(generated, sc[:, 6:] @ module.cells.assignment.T, atol=1e-6)
     out = module(torch.rand(3, 40), sc)
     assert out.reconstruction.shape == out.generation.shape == (3, 40)

@@ -28,10 +28,10 @@ def test_cell_basis_generator_is_tapped_too(small_pair):
     st, sc = small_pair
     model = spaim.SpaIM(st[:, :60].copy(), sc, labels_key="cell_type", widths=(16, 8), architecture="cellbasis")
     model.train(max_epochs=2, validation_fraction=0, progress=False)
-    x = torch.from_numpy(model.data.reference.profiles[:5])
+    x = torch.from_numpy(model.sc_inputs(model.data.reference.genes[:5]))
     with torch.no_grad():
         assert torch.allclose(_FusionTaps(model.module, 1)(x, style_input(model.module, x)), model.module.generate(x).mean(dim=1), atol=1e-6)
-    for layer in model.module.decoder.layers:  # a decoder at its zero start: only the cluster transfer speaks
+    for layer in model.module.decoder.layers:  # a decoder at its zero start: only the transfer path speaks
         torch.nn.init.zeros_(layer.weight)
     table = spaim.tl.attribute(model, model.data.reference.genes[:10].tolist(), n_samples=3)
     assert (table[["content", "style"]].to_numpy() == 0).all()

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from spaim.metrics import column_pcc
+
 #: Column names of :func:`gene_features`, in order.
 FEATURES = ("sc_mean", "sc_spread", "sc_active_clusters", "profile_similarity", "neighbour_pcc", "pred_spread", "seed_agreement")
 
@@ -37,14 +39,8 @@ def _prediction_features(predictions: Sequence[np.ndarray]) -> tuple[np.ndarray,
     spread = first.std(axis=0) / (first.mean(axis=0) + 0.1)
     if len(predictions) < 2:
         return spread, np.full(first.shape[1], np.nan)
-    agreement = np.mean([_column_correlation(first, np.asarray(p, np.float64)) for p in predictions[1:]], axis=0)
+    agreement = np.mean([column_pcc(first, np.asarray(p, np.float64)) for p in predictions[1:]], axis=0)
     return spread, agreement
-
-
-def _column_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ac, bc = a - a.mean(axis=0), b - b.mean(axis=0)
-    denom = np.sqrt((ac**2).sum(axis=0) * (bc**2).sum(axis=0))
-    return np.divide((ac * bc).sum(axis=0), denom, out=np.zeros(a.shape[1]), where=denom > 0)
 
 
 def gene_features(

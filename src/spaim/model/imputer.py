@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
-from spaim.cell_basis import CellBasis, build_cell_basis
+from spaim.cell_basis import CellBasis, Metacells, build_cell_basis
 from spaim.io import atomic_folder, check_can_write, write_h5ad
 from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
 from spaim.model.rest import NORMS
@@ -138,21 +138,30 @@ class SpaIM:
         self.module = SpaIMModule(
             data.n_cells, data.reference.n_clusters, self.module_params["widths"], norm,
             n_features=None if basis is None else basis.n_features, style_input=style_input,
+            n_metacells=0 if basis is None else data.reference.n_metacells,
         )
         if basis is not None:
             self.module.cells.set_basis(torch.from_numpy(basis.features), torch.from_numpy(basis.assignment))
-            self.module_params |= {"temperature": basis.temperature, "smoothing": basis.smoothing}
+            self.module_params |= {"mapping": basis.mapping, "temperature": basis.temperature, "smoothing": basis.smoothing}
         self.history: pd.DataFrame | None = None
         self.scale_ = 1.0
         self.is_trained = False
         self.calibration = None
 
     def _cell_basis(self) -> CellBasis:
-        """The ST-cell features of the shared genes (model scale) and the SC cluster profiles."""
-        data = self.data
+        """The ST-cell features of the shared genes (model scale) and the SC metacell profiles."""
+        data, reference = self.data, self.data.reference
         genes = np.arange(len(data.shared_st))
         st_log = data.st_log(genes, data.st_size_factors())
-        return build_cell_basis(st_log, data.reference.profiles_of(data.shared_sc), data.st_spatial, seed=self.seed)
+        units = Metacells(reference.metacell_profiles_of(data.shared_sc), reference.metacell_sizes, reference.metacell_clusters)
+        return build_cell_basis(st_log, units, data.st_spatial, seed=self.seed)
+
+    def sc_inputs(self, genes: Sequence[str]) -> np.ndarray:
+        """Genes x the module's SC input: cluster profiles, then (cell basis) metacell profiles."""
+        reference = self.data.reference
+        if self.module.cells is None:
+            return reference.profiles_of(genes)
+        return np.hstack([reference.profiles_of(genes), reference.metacell_profiles_of(genes)])
 
     # ------------------------------------------------------------------ training
     def train(self, device: str = "auto", progress: bool = True, **plan) -> SpaIM:
@@ -180,7 +189,7 @@ class SpaIM:
         self.device = resolve_device(device)
         with thread_limits(self.threads):
             st_log = self.data.st_log_by_gene(slice(None), self.data.st_size_factors())
-            sc = torch.from_numpy(self.data.reference.profiles_of(self.data.shared_sc))
+            sc = torch.from_numpy(self.sc_inputs(self.data.shared_sc))
             self.history = train_module(self.module, torch.from_numpy(st_log), sc, plan, seed=self.seed, device=self.device, progress=progress)
             self.train_params = {k: v for k, v in asdict(plan).items() if k != "weights"} | asdict(plan.weights)
             self.is_trained = True
@@ -208,7 +217,7 @@ class SpaIM:
     ) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield ``(genes, values)``: ST cells x a chunk of ``sc_genes``, clipped at 0 and scaled (float32 views)."""
         self.module.eval()
-        profiles = self.data.reference.profiles_of(sc_genes)
+        profiles = self.sc_inputs(sc_genes)
         step = resolve_chunk_size(chunk_size, self.data.n_cells)
         for start in range(0, len(profiles), step):
             stop = min(start + step, len(profiles))
@@ -358,7 +367,8 @@ class SpaIM:
             torch.save(self.module.state_dict(), tmp / "module.pt")
             with (tmp / "reference.npz").open("wb") as fh:
                 np.savez(fh, genes=np.asarray(ref.genes, dtype=str), profiles=ref.profiles, labels=ref.labels,
-                         cluster_names=np.asarray(ref.cluster_names, dtype=str))
+                         cluster_names=np.asarray(ref.cluster_names, dtype=str), metacell_profiles=ref.metacell_profiles,
+                         metacell_sizes=ref.metacell_sizes, metacell_clusters=ref.metacell_clusters)
             self.history.to_csv(tmp / "history.csv", index=False)
         return path
 
@@ -378,7 +388,8 @@ class SpaIM:
             module_params = settings["module_params"]
             stored = {k: settings[k] for k in ("st_cells", "st_fingerprint", "shared_st", "seed", "scale", "train_params")}
             with np.load(path / "reference.npz") as npz:
-                reference = SCReference(pd.Index(npz["genes"]), npz["profiles"], npz["labels"], list(npz["cluster_names"]))
+                reference = SCReference(pd.Index(npz["genes"]), npz["profiles"], npz["labels"], list(npz["cluster_names"]),
+                                        npz["metacell_profiles"], npz["metacell_sizes"], npz["metacell_clusters"])
             state = torch.load(path / "module.pt", map_location="cpu", weights_only=True)
             history = pd.read_csv(path / "history.csv")
         if list(map(str, st.obs_names)) != stored["st_cells"]:

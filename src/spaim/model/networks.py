@@ -42,15 +42,15 @@ class CellBasisLayers(nn.Module):
 
     ``project`` maps a gene's ST profile (genes x cells) to its mean over cells of each
     feature (genes x features); ``expand`` maps feature coefficients back to cells and adds
-    a free per-cell offset; ``transfer`` maps a gene's SC cluster profile to the cells
-    through their soft cluster assignment (the cluster-transfer path). Parameters grow with
-    the number of features, not of cells (beyond the offset).
+    a free per-cell offset; ``transfer`` maps a gene's SC metacell profile to the cells
+    through their weights on the metacells (the transfer path). Parameters grow with the
+    number of features, not of cells (beyond the offset).
     """
 
-    def __init__(self, n_cells: int, n_features: int, n_clusters: int) -> None:
+    def __init__(self, n_cells: int, n_features: int, n_metacells: int) -> None:
         super().__init__()
         self.register_buffer("features", torch.zeros(n_cells, n_features))
-        self.register_buffer("assignment", torch.zeros(n_cells, n_clusters))
+        self.register_buffer("assignment", torch.zeros(n_cells, n_metacells))
         self.offset = nn.Parameter(torch.zeros(n_cells))
 
     def set_basis(self, features: torch.Tensor, assignment: torch.Tensor) -> None:
@@ -79,14 +79,16 @@ class SpaIMModule(nn.Module):
     With ``n_features`` (the ``"cellbasis"`` architecture) the cell-wide layers go through
     :class:`CellBasisLayers`: the ST encoders read the profile's projection on the cell
     features, the decoder writes coefficients of the features, and the generator adds the
-    cluster-transfer path, so that what the network learns is how each gene departs from
-    its SC clusters' pattern in the tissue. Without it (``"paper"``) the first encoder
-    layer and the decoder layers are ``n_cells`` wide, as in the paper.
+    transfer path from the gene's ``n_metacells`` SC metacell profile, so that what the
+    network learns is how each gene departs from the pattern its SC cells give in the
+    tissue. A gene's SC input (``sc`` below) is then its cluster profile followed by its
+    metacell profile. Without it (``"paper"``) the first encoder layer and the decoder
+    layers are ``n_cells`` wide, as in the paper, and the SC input is the cluster profile.
     """
 
     def __init__(
         self, n_cells: int, n_clusters: int, widths: Sequence[int] = (512, 256), norm: str = "layer",
-        n_features: int | None = None, style_input: str = "constant",
+        n_features: int | None = None, style_input: str = "constant", n_metacells: int = 0,
     ) -> None:
         super().__init__()
         if norm not in NORMS:
@@ -94,7 +96,8 @@ class SpaIMModule(nn.Module):
         if style_input not in STYLE_INPUTS:
             raise ValueError(f"style_input must be one of {STYLE_INPUTS}, got '{style_input}'")
         self.style_input = style_input
-        self.cells = None if n_features is None else CellBasisLayers(n_cells, n_features, n_clusters)
+        self.n_clusters = n_clusters
+        self.cells = None if n_features is None else CellBasisLayers(n_cells, n_features, n_metacells)
         width_in = n_cells if self.cells is None else n_features
         self.st_content = LayeredEncoder(width_in, widths, norm)
         self.st_style = LayeredEncoder(width_in, widths, norm)
@@ -108,13 +111,17 @@ class SpaIMModule(nn.Module):
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
 
+    def clusters(self, sc: torch.Tensor) -> torch.Tensor:
+        """The cluster profile part of genes' SC input (what the generator's encoders read)."""
+        return sc[:, : self.n_clusters]
+
     def _constant_style(self, n_genes: int, like: torch.Tensor) -> list[torch.Tensor]:
         return self.sc_style(torch.ones(n_genes, 1, dtype=like.dtype, device=like.device))
 
     def _sc_style(self, sc: torch.Tensor) -> list[torch.Tensor]:
         if self.style_input == "constant":
             return self._constant_style(sc.shape[0], sc)
-        return self.sc_style(profile_style(sc))
+        return self.sc_style(profile_style(self.clusters(sc)))
 
     def _decode(self, contents: list[torch.Tensor], styles: list[torch.Tensor]) -> torch.Tensor:
         decoded = self.decoder(contents, styles)
@@ -122,12 +129,12 @@ class SpaIMModule(nn.Module):
 
     def _generate(self, sc: torch.Tensor, contents: list[torch.Tensor], styles: list[torch.Tensor]) -> torch.Tensor:
         generated = self._decode(contents, styles)
-        return generated if self.cells is None else generated + self.cells.transfer(sc)
+        return generated if self.cells is None else generated + self.cells.transfer(sc[:, self.n_clusters :])
 
     def forward(self, st: torch.Tensor, sc: torch.Tensor) -> SpaIMOutputs:
         st_in = st if self.cells is None else self.cells.project(st)
         st_content, st_style = self.st_content(st_in), self.st_style(st_in)
-        sc_content, sc_style = self.sc_content(sc), self._sc_style(sc)
+        sc_content, sc_style = self.sc_content(self.clusters(sc)), self._sc_style(sc)
         return SpaIMOutputs(
             st_content=st_content,
             st_style=st_style,
@@ -138,5 +145,5 @@ class SpaIMModule(nn.Module):
         )
 
     def generate(self, sc: torch.Tensor) -> torch.Tensor:
-        """ST profiles (genes x cells) generated from SC cluster profiles (genes x clusters)."""
-        return self._generate(sc, self.sc_content(sc), self._sc_style(sc))
+        """ST profiles (genes x cells) generated from genes' SC input (see the class docstring)."""
+        return self._generate(sc, self.sc_content(self.clusters(sc)), self._sc_style(sc))

@@ -41,7 +41,7 @@ class _FusionTaps(nn.Module):
         self.content, self.style = nn.Identity(), nn.Identity()
 
     def forward(self, profiles: torch.Tensor, style_input: torch.Tensor) -> torch.Tensor:
-        contents = list(self.module.sc_content(profiles))
+        contents = list(self.module.sc_content(self.module.clusters(profiles)))
         styles = list(self.module.sc_style(style_input))
         contents[self.layer] = self.content(contents[self.layer])
         styles[self.layer] = self.style(styles[self.layer])
@@ -52,7 +52,7 @@ def style_input(module: nn.Module, profiles: torch.Tensor) -> torch.Tensor:
     """The generator's style input for these genes: a constant 1, or the profile summaries."""
     if getattr(module, "style_input", "constant") == "constant":
         return torch.ones(len(profiles), 1, dtype=profiles.dtype, device=profiles.device)
-    return profile_style(profiles)
+    return profile_style(module.clusters(profiles))
 
 
 @contextlib.contextmanager
@@ -125,7 +125,7 @@ def attribute(
     if n_samples < 1 or batch_size < 1:
         raise SpaIMInputError("n_samples and batch_size must be at least 1: e.g. n_samples=20.")
     module, device = model.module.eval(), model.device
-    profiles = torch.from_numpy(reference.profiles_of(genes))
+    profiles = torch.from_numpy(model.sc_inputs(genes))
     tables = []
     for k in layers:
         taps = _FusionTaps(module, k - 1)

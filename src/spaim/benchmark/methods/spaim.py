@@ -18,11 +18,13 @@ class SpaIMMethod(Method):
         to_log1p="as returned",
     )
     settings = (
-        "package defaults: cell-basis architecture (soft assignment to the SC clusters at a temperature, and mixed with "
-        "its 8-neighbour spatial mean at a share, both chosen on validation genes of the fit; 20 ST principal "
-        "components; their spatial means), Leiden clusters, cluster "
-        "means, LayerNorm, widths 512/256, generator compared with the measured genes by Pearson correlation, up to 300 "
-        "epochs, early stopping on 10% of the training genes (the untrained state, plain cluster transfer, competes)"
+        "package defaults: cell-basis architecture (ST cells mapped to up to 200 SC metacells nested in the clusters: "
+        "softmax over correlations with the clusters or the metacells at a temperature, or the gene-wise learned "
+        "mapping, chosen by 5-fold cross-validation over the fit's training genes, then mixed with its 8-neighbour "
+        "spatial mean at a share chosen on validation genes of the fit; 20 ST principal components; their spatial "
+        "means), Leiden clusters, cluster means, LayerNorm, widths 512/256, generator compared with the measured genes "
+        "by Pearson correlation, up to 300 epochs, early stopping on 10% of the training genes (the untrained state, "
+        "plain transfer, competes)"
     )
     #: Set-up options of this row (the package defaults unless a subclass says otherwise).
     setup_options: dict = {"normalize": True}
