@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 import anndata as ad
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -30,8 +28,6 @@ from spaim.pairing import PairedData
 
 #: Ridge penalties tried by leave-one-out inside the training rows of each fit.
 ALPHAS = np.logspace(-1, 3, 9)
-#: Folds of the training genes over which the regression's features are chosen.
-FEATURE_FOLDS = 5
 
 
 @dataclass
@@ -104,36 +100,12 @@ def cluster_weights(data: PairedData) -> np.ndarray:
     return np.bincount(data.reference.labels, minlength=data.reference.n_clusters).astype(np.float64)
 
 
-def _ridge():
-    return make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS))
-
-
-def _inner_spearman(features: pd.DataFrame, pcc: np.ndarray) -> float:
-    """Spearman correlation of out-of-fold ridge predictions with ``pcc`` over :data:`FEATURE_FOLDS` folds of the rows."""
-    predicted = np.empty(len(pcc))
-    for fit, held in KFold(FEATURE_FOLDS, shuffle=True, random_state=0).split(features):
-        predicted[held] = _ridge().fit(features.iloc[fit], pcc[fit]).predict(features.iloc[held])
-    rho = spearmanr(predicted, pcc).statistic
-    return float(rho) if np.isfinite(rho) else -np.inf
-
-
 class ConfidenceRegressor:
-    """Standardised ridge regression from gene features to held-out PCC (penalty by leave-one-out).
-
-    The features are chosen too: all of them, or the single one whose ridge ranks the
-    training genes' PCC best out of fold (:data:`FEATURE_FOLDS` folds of the training
-    genes; all features win ties). Which feature carries the signal changes from panel to
-    panel, and with a few dozen training genes a ridge over all of them dilutes it.
-    """
+    """Standardised ridge regression from gene features to held-out PCC (penalty by leave-one-out)."""
 
     def fit(self, features: pd.DataFrame, pcc: np.ndarray) -> ConfidenceRegressor:
-        usable = [c for c in FEATURES if c in features and features[c].notna().all()]
-        pcc = np.asarray(pcc, dtype=np.float64)
-        self.columns_ = usable
-        if len(pcc) >= 2 * FEATURE_FOLDS:
-            candidates = [usable] + [[c] for c in usable]
-            self.columns_ = max(candidates, key=lambda columns: _inner_spearman(features[columns], pcc))
-        self.model_ = _ridge().fit(features[self.columns_], pcc)
+        self.columns_ = [c for c in FEATURES if c in features and features[c].notna().all()]
+        self.model_ = make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(features[self.columns_], pcc)
         return self
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
