@@ -142,7 +142,7 @@ def _epoch_flops(model) -> float:
     plan = model.train_params
     genes = np.arange(len(model.data.shared_st))[: plan["batch_size"]]
     st = torch.from_numpy(model.data.st_log_by_gene(genes, model.data.st_size_factors()))
-    sc = torch.from_numpy(model.data.reference.profiles_of([model.data.shared_sc[i] for i in genes]))
+    sc = torch.from_numpy(model.sc_inputs([model.data.shared_sc[i] for i in genes]))
     model.module.train()
     with FlopCounterMode(display=False) as counter:
         loss, _ = spaim_loss(model.module(st, sc), st, _weights(plan), plan["generator_target"])
