@@ -78,3 +78,16 @@ def test_the_mapping_is_chosen_by_how_well_it_predicts_held_out_genes(monkeypatc
     uniform = np.full((len(st), 12), 1 / 12, dtype=np.float32)
     monkeypatch.setattr(cell_basis, "learned_mapping", lambda *args, **kwargs: uniform)
     assert cell_basis.choose_assignment(st_noisy, units)[0] in ("clusters", "metacells")
+
+
+def test_large_slides_choose_on_a_sample_of_cells_and_map_every_cell(monkeypatch):
+    st, units, truth = _typed_slide(seed=5, n_cells=900, n_genes=30)
+    coords = np.column_stack([truth + np.random.default_rng(0).normal(0, 0.3, 900), np.zeros(900)])
+    seen = []
+    choose = cell_basis.choose_assignment
+    monkeypatch.setattr(cell_basis, "choose_assignment", lambda st_log, *a, **k: seen.append(len(st_log)) or choose(st_log, *a, **k))
+    monkeypatch.setattr(cell_basis, "CHOICE_MAX_CELLS", 300)
+    basis = cell_basis.build_cell_basis(st, units, coords, n_pcs=3)
+    assert seen == [300] and basis.assignment.shape == (900, 12)
+    by_type = basis.assignment.reshape(900, 4, 3).sum(axis=2)
+    assert (by_type.argmax(axis=1) == truth).mean() > 0.9

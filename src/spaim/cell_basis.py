@@ -240,8 +240,16 @@ def assignment_of(
     return soft_assignment(cluster_affinity(st_log, units.profiles, genes), temperature)
 
 
-#: Cells sampled to choose the mapping on larger slides.
-CHOICE_MAX_CELLS = 20_000
+#: Cells sampled to choose the mapping and the smoothing on larger slides (a sample judges the
+#: candidates as well as the whole slide, and a learned mapping over 10^5 cells costs minutes).
+CHOICE_MAX_CELLS = 5_000
+
+
+def _choice_rows(n_cells: int, seed: int) -> np.ndarray | None:
+    """The sorted sample of cells the choices are made on; None (all cells) up to :data:`CHOICE_MAX_CELLS`."""
+    if n_cells <= CHOICE_MAX_CELLS:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_cells, CHOICE_MAX_CELLS, replace=False))
 #: Folds of the training genes over which the mapping is chosen.
 CHOICE_FOLDS = 5
 
@@ -261,9 +269,6 @@ def choose_assignment(st_log: np.ndarray, units: Metacells, temperatures=TEMPERA
     n_genes = st_log.shape[1]
     if n_genes < 10:
         return "clusters", float(np.median(temperatures))
-    if st_log.shape[0] > CHOICE_MAX_CELLS:  # a sample of cells judges the candidates as well, at bounded cost
-        rows = np.sort(np.random.default_rng(seed).choice(st_log.shape[0], CHOICE_MAX_CELLS, replace=False))
-        st_log = np.asarray(st_log[rows])
     candidates = [(mapping, float(t)) for mapping in ("clusters", "metacells") for t in temperatures] + [("learned", float("nan"))]
     scores = np.zeros((len(candidates), n_genes))
     order = np.random.default_rng(seed).permutation(n_genes)
@@ -381,13 +386,15 @@ def build_cell_basis(
         Principal components of the per-gene z-scored ST cells (capped by the data).
     n_neighbours
         Spatial neighbours averaged over (see :func:`spatial_neighbours`).
+
+    The mapping and the smoothing are chosen on at most :data:`CHOICE_MAX_CELLS` cells
+    (their spatial neighbours then found among the sample); the chosen mapping is made
+    on every cell.
     """
-    mapping, temperature = choose_assignment(st_log, units, seed=seed)
-
-    def weights_from(genes: np.ndarray | None) -> np.ndarray:
-        return assignment_of(st_log, units, mapping, temperature, genes, seed=seed)
-
-    assignment = weights_from(None)
+    rows = _choice_rows(st_log.shape[0], seed)
+    st_choice = st_log if rows is None else np.asarray(st_log[rows])
+    mapping, temperature = choose_assignment(st_choice, units, seed=seed)
+    assignment = assignment_of(st_log, units, mapping, temperature, seed=seed)
     n_pcs = int(min(n_pcs, st_log.shape[1] - 1, st_log.shape[0] - 1))
     blocks = [assignment]
     if n_pcs >= 1:
@@ -396,7 +403,11 @@ def build_cell_basis(
     if coords is not None:
         neighbours = spatial_neighbours(np.asarray(coords, dtype=np.float64), n_neighbours)
         blocks += [np.asarray(neighbours @ b, dtype=np.float32) for b in list(blocks)]
-        smoothing = choose_smoothing(st_log, units.profiles, weights_from, neighbours, seed=seed)
+        near = neighbours if rows is None else spatial_neighbours(np.asarray(coords, dtype=np.float64)[rows], n_neighbours)
+        smoothing = choose_smoothing(
+            st_choice, units.profiles, lambda genes: assignment_of(st_choice, units, mapping, temperature, genes, seed=seed),
+            near, seed=seed,
+        )
         assignment = ((1 - smoothing) * assignment + smoothing * np.asarray(neighbours @ assignment)).astype(np.float32)
     features = _standardise_columns_in_place(np.hstack(blocks).astype(np.float32, copy=False))
     return CellBasis(features=features, assignment=assignment, mapping=mapping, temperature=temperature, smoothing=smoothing)
