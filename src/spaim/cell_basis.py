@@ -158,19 +158,27 @@ def learned_mapping(
     objective, here on metacells: parameters are units x cells). Because every unit must
     land somewhere, no cell type can be ignored, which a per-cell choice allows. Weights
     are scaled to a mean row sum of 1 (a global factor: no correlation changes).
+
+    The cells x genes prediction is never formed: with ``A`` the units x cells weights and
+    ``S`` the units x genes profiles, a gene's cosine is ``sum_u S * (A @ T)`` over
+    ``sqrt(sum_u S * (A A^T @ S))``, ``T`` being the measured values with unit-norm columns,
+    so a step costs two units x cells products and memory stays units x cells.
     """
     import torch
 
     genes = np.arange(st_log.shape[1]) if genes is None else np.asarray(genes)
     target = torch.from_numpy(np.ascontiguousarray(np.asarray(st_log)[:, genes], dtype=np.float32))
+    target = target / target.norm(dim=0).clamp_min(1e-8)
     source = torch.from_numpy(np.ascontiguousarray(np.asarray(profiles, dtype=np.float32)[genes].T))
     mass = torch.from_numpy((np.asarray(sizes) / np.mean(sizes)).astype(np.float32))[:, None]
     generator = torch.Generator().manual_seed(seed)
     logits = (0.01 * torch.randn(source.shape[0], target.shape[0], generator=generator)).requires_grad_()
     optimizer = torch.optim.Adam([logits], lr=MAPPING_LR, fused=True)
     for _ in range(epochs):
-        predicted = (torch.softmax(logits, dim=1) * mass).T @ source
-        loss = -torch.nn.functional.cosine_similarity(predicted, target, dim=0).mean()
+        weights = torch.softmax(logits, dim=1) * mass
+        agreement = (source * (weights @ target)).sum(dim=0)
+        norm = ((weights @ weights.T @ source) * source).sum(dim=0).clamp_min(1e-16).sqrt()
+        loss = -(agreement / norm).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
