@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from spaim.cell_basis import Metacells
 from spaim.options import SetupOptions
 from spaim.preprocessing import (
     MAX_METACELLS, build_sc_reference, cluster_profiles, leiden_clusters, log1p_counts, log1p_dense, metacells, size_factors,
@@ -54,8 +55,6 @@ def test_metacells_lie_inside_clusters_and_average_to_their_means(merfish):
     ref = build_sc_reference(sc.X, sc.var_names, labels=sc.obs["cell_type"], options=SetupOptions(profile_stat="mean"))
     assert sc.n_obs // 5 >= ref.n_metacells >= ref.n_clusters and ref.n_metacells <= MAX_METACELLS
     assert ref.metacell_sizes.sum() == sc.n_obs and (ref.metacell_sizes >= 1).all()
-    from spaim.cell_basis import Metacells
-
     units = Metacells(ref.metacell_profiles, ref.metacell_sizes, ref.metacell_clusters)
     np.testing.assert_allclose(units.cluster_profiles(), ref.profiles, atol=1e-4)  # nested: metacell means pool to cluster means
 

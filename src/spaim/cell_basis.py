@@ -258,6 +258,8 @@ def _choice_rows(n_cells: int, seed: int) -> np.ndarray | None:
     if n_cells <= CHOICE_MAX_CELLS:
         return None
     return np.sort(np.random.default_rng(seed).choice(n_cells, CHOICE_MAX_CELLS, replace=False))
+
+
 #: Folds of the training genes over which the mapping is chosen.
 CHOICE_FOLDS = 5
 
@@ -280,11 +282,12 @@ def choose_assignment(st_log: np.ndarray, units: Metacells, temperatures=TEMPERA
     candidates = [(mapping, float(t)) for mapping in ("clusters", "metacells") for t in temperatures] + [("learned", float("nan"))]
     scores = np.zeros((len(candidates), n_genes))
     order = np.random.default_rng(seed).permutation(n_genes)
+    correlated = (units.cluster_profiles(), units.profiles)  # the units of the two correlation mappings
     for val in np.array_split(order, CHOICE_FOLDS):
         fit = np.setdiff1d(order, val)
         truth = np.asarray(st_log)[:, val]
         predictions = []  # of the fold's genes, candidate by candidate
-        for profiles in (units.cluster_profiles(), units.profiles):
+        for profiles in correlated:
             affinity = cluster_affinity(st_log, profiles, fit)  # once per fold and kind; temperatures reuse it
             predictions += [soft_assignment(affinity, t) @ profiles[val].T for t in temperatures]
         predictions.append(learned_mapping(st_log, units.profiles, units.sizes, fit, seed=seed) @ units.profiles[val].T)

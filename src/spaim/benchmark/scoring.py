@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from scipy.stats import spearmanr
 
 from spaim.cell_basis import spatial_neighbours, zscore_columns
+from spaim.metrics import column_pcc
 from spaim.preprocessing import Matrix, log1p_dense, size_factors
 
 SCORINGS = ("normalized", "raw")
@@ -63,11 +64,7 @@ def cell_pcc(measured: np.ndarray, predicted: np.ndarray) -> float:
     levels alone.
     """
     a, b = zscore_columns(np.asarray(measured, np.float64)), zscore_columns(_finite(predicted))
-    a -= a.mean(axis=1, keepdims=True)
-    b -= b.mean(axis=1, keepdims=True)
-    denom = np.sqrt((a**2).sum(axis=1) * (b**2).sum(axis=1))
-    r = np.divide((a * b).sum(axis=1), denom, out=np.zeros(len(a)), where=denom > 0)
-    return float(np.median(r))
+    return float(np.median(column_pcc(a.T, b.T)))
 
 
 def morans_i(x: np.ndarray, weights: sp.csr_matrix) -> np.ndarray:
