@@ -116,14 +116,24 @@ def _reset_peak() -> None:
         fh.write("5")
 
 
-def _matmul_gflops(cpu_seconds: float = 1.0) -> float:
-    """Float32 matmul flops per CPU-second at torch's thread count, measured now (the bound's denominator).
+def _matmul_gflops(device: str = "cpu", cpu_seconds: float = 1.0) -> float:
+    """Float32 matmul flops per second at torch's thread count, measured now (the bound's denominator).
 
-    CPU time, not wall: on a shared machine wall time depends on the other jobs.
+    On the CPU, per CPU-second, not wall: on a shared machine wall time depends on the other
+    jobs. On a GPU, per wall second of the card (synchronised).
     """
     import torch
 
-    a, b = torch.rand(1024, 2048), torch.rand(2048, 1024)
+    a, b = torch.rand(1024, 2048, device=device), torch.rand(2048, 1024, device=device)
+    if device != "cpu":
+        a, b = torch.rand(8192, 8192, device=device), torch.rand(8192, 8192, device=device)
+        a @ b
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        torch.cuda.synchronize()
+        return 2 * 8192**3 * 10 / (time.perf_counter() - start) / 1e9
     a @ b
     n, start = 0, time.process_time()
     while time.process_time() - start < cpu_seconds:
@@ -141,8 +151,8 @@ def _epoch_flops(model) -> float:
 
     plan = model.train_params
     genes = np.arange(len(model.data.shared_st))[: plan["batch_size"]]
-    st = torch.from_numpy(model.data.st_log_by_gene(genes, model.data.st_size_factors()))
-    sc = torch.from_numpy(model.sc_inputs([model.data.shared_sc[i] for i in genes]))
+    st = torch.from_numpy(model.data.st_log_by_gene(genes, model.data.st_size_factors())).to(model.device)
+    sc = torch.from_numpy(model.sc_inputs([model.data.shared_sc[i] for i in genes])).to(model.device)
     model.module.train()
     with FlopCounterMode(display=False) as counter:
         loss, _ = spaim_loss(model.module(st, sc), st, _weights(plan), plan["generator_target"])
@@ -191,15 +201,23 @@ def child_spaim(st_path: str, sc_path: str, out: str, threads: int, epochs: int 
     with phase("impute_half"):  # the output's memory should not depend on the number of genes
         model.impute(genes[: len(genes) // 2], out=out, force=True)
     n_epochs = len(model.history)
+    device = str(model.device)
     with thread_limits(threads):
-        gflops = _matmul_gflops()
+        gflops = _matmul_gflops(device)
         flops = _epoch_flops(model)
     t = phase.values
+    per_epoch = t["train_cpu_s"] if device == "cpu" else t["train_s"]  # the GPU's time is wall time
+    gpu = {}
+    if device != "cpu":
+        import torch
+
+        gpu = {"device": f"{device} ({torch.cuda.get_device_name()})", "gpu_peak_mb": torch.cuda.max_memory_allocated() / 2**20}
     return {
         "clusters": int(model.data.reference.n_clusters), "imputed_genes": len(genes), "epochs": n_epochs,
         "params_M": sum(p.numel() for p in model.module.parameters()) / 1e6,
         "s_per_epoch": t["train_s"] / n_epochs, "cpu_s_per_epoch": t["train_cpu_s"] / n_epochs,
-        "bound_s_per_epoch": flops / (gflops * 1e9), "gflops": gflops, **t,
+        "device_s_per_epoch": per_epoch / n_epochs, "bound_s_per_epoch": flops / (gflops * 1e9), "gflops": gflops,
+        "mapping": model.module_params.get("mapping"), **gpu, **t,
     }
 
 
@@ -250,11 +268,13 @@ def run_child(method: str, python: str, st_path: Path, sc_path: Path, threads: i
 # --------------------------------------------------------------------------- report
 COLUMNS = {
     "cells": "cells", "method": "method", "status": "status", "threads": "threads", "load": "load",
-    "clusters": "SC clusters", "epochs": "epochs", "wall_s": "wall s", "cpu_s": "CPU s", "peak_mb": "peak MB",
+    "clusters": "SC clusters", "mapping": "mapping", "epochs": "epochs", "wall_s": "wall s", "cpu_s": "CPU s", "peak_mb": "peak MB",
     "setup_s": "set-up s", "setup_cpu_s": "set-up CPU s", "train_s": "train s", "train_cpu_s": "train CPU s",
     "impute_s": "impute s", "impute_peak_mb": "impute peak MB", "impute_tenth_peak_mb": "impute 1/10 genes peak MB", "impute_half_peak_mb": "impute 1/2 genes peak MB",
     "cpu_s_per_epoch": "CPU s/epoch", "bound_s_per_epoch": "bound s/epoch", "params_M": "params M", "note": "note",
 }
+#: Extra columns of GPU rows: the card, its peak allocated memory, and per-epoch time on the card (wall).
+GPU_COLUMNS = {"device": "device", "gpu_peak_mb": "GPU peak MB", "device_s_per_epoch": "GPU s/epoch"}
 
 
 #: Heading of the hand-written part of docs/scale.md, kept when the tables are rewritten.
@@ -276,7 +296,8 @@ def write_doc(table: pd.DataFrame) -> None:
         "CPU-second measured in the same process, to compare with CPU s/epoch; `load` is the machine's 1-minute load average (2 cores).",
         "",
     ]
-    for (arch, pair), part in table.groupby(["architecture", "pair"], sort=False):
+    on_gpu = table["device"].fillna("cpu").str.startswith("cuda") if "device" in table else pd.Series(False, index=table.index)
+    for (arch, pair), part in table[~on_gpu].groupby(["architecture", "pair"], sort=False):
         lines += [f"## {arch} architecture; slide x {pair}", "",
                   markdown_table(part[[c for c in COLUMNS if c in part]].rename(columns=COLUMNS)), ""]
         ok = part[part["status"] == "ok"].pivot_table(index=["when", "cells"], columns="method", values=["wall_s", "peak_mb"])
@@ -285,7 +306,17 @@ def write_doc(table: pd.DataFrame) -> None:
                                    "peak spaim/Tangram": ok["peak_mb"]["spaim"] / ok["peak_mb"]["tangram"]}).dropna()
             lines += ["Ratios from the same run (same synthetic pair, one after the other):", "",
                       markdown_table(ratios.reset_index()), ""]
-    lines += ["## GPU", "", "Not measured yet: no CUDA GPU was lent to the runs above. `device=\"auto\"` uses CUDA when present.", ""]
+    lines += ["## GPU", ""]
+    if on_gpu.any():
+        gpu = table[on_gpu]
+        columns = {**GPU_COLUMNS, **COLUMNS}
+        lines += ["Set-up (clustering, cell basis) runs on the host's CPU; training and imputation on the card. `bound` is",
+                  "the epoch's flops over the card's float32 matmul rate measured in the same process; `GPU s/epoch` is",
+                  "the training wall time per epoch.", ""]
+        for pair, part in gpu.groupby("pair", sort=False):
+            lines += [f"Slide x {pair}:", "", markdown_table(part[[c for c in columns if c in part]].rename(columns=columns)), ""]
+    else:
+        lines += ["Not measured yet: no CUDA GPU was lent to the runs above. `device=\"auto\"` uses CUDA when present.", ""]
     findings = DOC.read_text().partition(FINDINGS)[2] if DOC.exists() else ""
     DOC.write_text("\n".join(lines) + (FINDINGS + findings if findings else ""))
 

@@ -67,6 +67,11 @@ ROUNDS = {
         "defaults (metacell transfer, mapping chosen per fit)": (True, PEARSON),
         "cluster transfer (floor)": (True, None),
     },
+    # round 8: the learned mapping as three candidates (after 15, 30 and 60 Adam steps) instead of one (100 steps);
+    # the previous code's row comes from the same script run on a checkout of f6da5a2
+    "8": {
+        "defaults (learned mapping after 15/30/60 steps, chosen per fit)": (True, PEARSON),
+    },
 }
 
 

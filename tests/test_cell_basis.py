@@ -68,16 +68,25 @@ def test_learned_mapping_sends_each_cell_the_profile_of_its_type():
     np.testing.assert_array_equal(weights, cell_basis.learned_mapping(st, units.profiles, units.sizes, seed=0))
 
 
+def test_learned_mapping_snapshots_are_the_shorter_runs():
+    st, units, _ = _typed_slide()
+    early, late = cell_basis.learned_mapping(st, units.profiles, units.sizes, epochs=(5, 20))
+    np.testing.assert_array_equal(early, cell_basis.learned_mapping(st, units.profiles, units.sizes, epochs=5))
+    np.testing.assert_array_equal(late, cell_basis.learned_mapping(st, units.profiles, units.sizes, epochs=20))
+    assert not np.allclose(early, late)
+
+
 def test_the_mapping_is_chosen_by_how_well_it_predicts_held_out_genes(monkeypatch):
     st, units, truth = _typed_slide(seed=2, n_genes=40)
     st_noisy = st + np.random.default_rng(4).normal(0, 2.0, st.shape).astype(np.float32)  # correlation now errs
     exact = units.from_clusters(np.eye(4, dtype=np.float32)[truth])  # every cell on the metacells of its own type
 
-    monkeypatch.setattr(cell_basis, "learned_mapping", lambda *args, **kwargs: exact)
-    assert cell_basis.choose_assignment(st_noisy, units)[0] == "learned"
+    snapshots = len(cell_basis.MAPPING_EPOCHS)
+    monkeypatch.setattr(cell_basis, "learned_mapping", lambda *args, **kwargs: [exact] * snapshots)
+    assert cell_basis.choose_assignment(st_noisy, units).kind == "learned"
     uniform = np.full((len(st), 12), 1 / 12, dtype=np.float32)
-    monkeypatch.setattr(cell_basis, "learned_mapping", lambda *args, **kwargs: uniform)
-    assert cell_basis.choose_assignment(st_noisy, units)[0] in ("clusters", "metacells")
+    monkeypatch.setattr(cell_basis, "learned_mapping", lambda *args, **kwargs: [uniform] * snapshots)
+    assert cell_basis.choose_assignment(st_noisy, units).kind in ("clusters", "metacells")
 
 
 def test_large_slides_choose_on_a_sample_of_cells_and_map_every_cell(monkeypatch):

@@ -14,6 +14,7 @@ cell-basis layers (:mod:`spaim.model.networks`, through :func:`build_cell_basis`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,14 +142,17 @@ def _validation_split(n_genes: int, validation_fraction: float, seed: int) -> tu
     return order[n_val:], order[:n_val]
 
 
-#: Epochs and Adam step of :func:`learned_mapping` (Tangram runs 1,000 epochs at this step; a hundred suffice on metacells).
-MAPPING_EPOCHS, MAPPING_LR = 100, 0.1
+#: Adam step of :func:`learned_mapping` (Tangram's), and the epochs at which its candidates are
+#: taken: the choice sees each (small panels overfit the mapping after a few dozen epochs, larger
+#: ones keep improving slowly), and one run of the longest yields them all.
+MAPPING_LR = 0.1
+MAPPING_EPOCHS = (15, 30, 60)
 
 
 def learned_mapping(
     st_log: np.ndarray, profiles: np.ndarray, sizes: np.ndarray, genes: np.ndarray | None = None, seed: int = 0,
-    epochs: int = MAPPING_EPOCHS,
-) -> np.ndarray:
+    epochs: int | Sequence[int] = MAPPING_EPOCHS[-1],
+) -> np.ndarray | list[np.ndarray]:
     """ST cells x SC units weights that spread each unit's cells over the ST cells.
 
     Each SC unit (a metacell of ``sizes`` cells) gets a softmax distribution over the ST
@@ -159,6 +163,9 @@ def learned_mapping(
     land somewhere, no cell type can be ignored, which a per-cell choice allows. Weights
     are scaled to a mean row sum of 1 (a global factor: no correlation changes).
 
+    ``epochs`` is the number of Adam steps; a sequence of them returns the weights after
+    each, in its order, from one run.
+
     The cells x genes prediction is never formed: with ``A`` the units x cells weights and
     ``S`` the units x genes profiles, a gene's cosine is ``sum_u S * (A @ T)`` over
     ``sqrt(sum_u S * (A A^T @ S))``, ``T`` being the measured values with unit-norm columns,
@@ -166,6 +173,7 @@ def learned_mapping(
     """
     import torch
 
+    snapshots = [int(e) for e in np.atleast_1d(epochs)]
     genes = np.arange(st_log.shape[1]) if genes is None else np.asarray(genes)
     target = torch.from_numpy(np.ascontiguousarray(np.asarray(st_log)[:, genes], dtype=np.float32))
     target = target / target.norm(dim=0).clamp_min(1e-8)
@@ -174,7 +182,14 @@ def learned_mapping(
     generator = torch.Generator().manual_seed(seed)
     logits = (0.01 * torch.randn(source.shape[0], target.shape[0], generator=generator)).requires_grad_()
     optimizer = torch.optim.Adam([logits], lr=MAPPING_LR, fused=True)
-    for _ in range(epochs):
+    taken = {}
+    for epoch in range(max(snapshots) + 1):
+        if epoch in snapshots:
+            with torch.no_grad():
+                weights = (torch.softmax(logits, dim=1) * mass).T.numpy()
+            taken[epoch] = (weights * (weights.shape[0] / weights.sum())).astype(np.float32)
+        if epoch == max(snapshots):
+            break
         weights = torch.softmax(logits, dim=1) * mass
         agreement = (source * (weights @ target)).sum(dim=0)
         norm = ((weights @ weights.T @ source) * source).sum(dim=0).clamp_min(1e-16).sqrt()
@@ -182,9 +197,7 @@ def learned_mapping(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    with torch.no_grad():
-        weights = (torch.softmax(logits, dim=1) * mass).T.numpy()
-    return (weights * (weights.shape[0] / weights.sum())).astype(np.float32)
+    return taken[snapshots[0]] if np.ndim(epochs) == 0 else [taken[e] for e in snapshots]
 
 
 def _transfer_score(st_log: np.ndarray, profiles: np.ndarray, weights: np.ndarray, val: np.ndarray) -> float:
@@ -210,8 +223,28 @@ def choose_temperature(
     return float(temperatures[int(np.argmax(scores))])
 
 
-#: How ST cells are matched to SC metacells (see :func:`choose_assignment`).
+#: How ST cells can be matched to SC metacells (see :class:`Mapping`).
 MAPPINGS = ("clusters", "metacells", "learned")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One way of matching ST cells to SC metacells (:func:`assignment_of`).
+
+    Attributes
+    ----------
+    kind
+        ``"clusters"``: softmax over correlations with the cluster means; ``"metacells"``:
+        the same with each metacell; ``"learned"``: :func:`learned_mapping`.
+    temperature
+        The softmax temperature of a correlation kind (NaN for the learned one).
+    epochs
+        Adam steps of the learned kind (0 for the others).
+    """
+
+    kind: str
+    temperature: float = float("nan")
+    epochs: int = 0
 
 
 @dataclass(frozen=True)
@@ -234,18 +267,15 @@ class Metacells:
 
 
 def assignment_of(
-    st_log: np.ndarray, units: Metacells, mapping: str, temperature: float, genes: np.ndarray | None = None, seed: int = 0
+    st_log: np.ndarray, units: Metacells, mapping: Mapping, genes: np.ndarray | None = None, seed: int = 0
 ) -> np.ndarray:
-    """ST cells x SC metacells weights from ``genes`` by ``mapping`` (:data:`MAPPINGS`).
-
-    ``"clusters"``: softmax over correlations with the cluster means; ``"metacells"``: the
-    same with each metacell; ``"learned"``: :func:`learned_mapping`.
-    """
-    if mapping == "learned":
-        return learned_mapping(st_log, units.profiles, units.sizes, genes, seed=seed)
-    if mapping == "clusters":
-        return units.from_clusters(soft_assignment(cluster_affinity(st_log, units.cluster_profiles(), genes), temperature))
-    return soft_assignment(cluster_affinity(st_log, units.profiles, genes), temperature)
+    """ST cells x SC metacells weights from ``genes`` by ``mapping``."""
+    if mapping.kind == "learned":
+        return learned_mapping(st_log, units.profiles, units.sizes, genes, seed=seed, epochs=mapping.epochs)
+    if mapping.kind == "clusters":
+        affinity = cluster_affinity(st_log, units.cluster_profiles(), genes)
+        return units.from_clusters(soft_assignment(affinity, mapping.temperature))
+    return soft_assignment(cluster_affinity(st_log, units.profiles, genes), mapping.temperature)
 
 
 #: Cells sampled to choose the mapping and the smoothing on larger slides (a sample judges the
@@ -264,25 +294,27 @@ def _choice_rows(n_cells: int, seed: int) -> np.ndarray | None:
 CHOICE_FOLDS = 5
 
 
-def choose_assignment(st_log: np.ndarray, units: Metacells, temperatures=TEMPERATURES, seed: int = 0) -> tuple[str, float]:
-    """The mapping (and temperature) whose transfer best predicts held-out genes of the fit.
+def choose_assignment(st_log: np.ndarray, units: Metacells, temperatures=TEMPERATURES, seed: int = 0) -> Mapping:
+    """The :class:`Mapping` whose transfer best predicts held-out genes of the fit.
 
     Candidates: the correlation softmax over clusters and over metacells at each of
-    ``temperatures``, and the :func:`learned_mapping`. Which wins depends on the data:
-    whole cell types suit spots that mix cells, metacells suit single cells, and the
-    gene-wise mapping suits platforms whose panels correlate poorly cell by cell. The
-    genes (columns of ``st_log``) are split into :data:`CHOICE_FOLDS` folds; each fold is
-    predicted by matching cells on the others, and the median PCC over all genes decides
-    (every gene votes once: a single validation share of a small panel is too noisy to
-    choose by). Fewer than 10 genes: clusters at the middle temperature.
+    ``temperatures``, and the :func:`learned_mapping` after each of :data:`MAPPING_EPOCHS`.
+    Which wins depends on the data: whole cell types suit spots that mix cells, metacells
+    suit single cells, and the gene-wise mapping suits platforms whose panels correlate
+    poorly cell by cell. The genes (columns of ``st_log``) are split into
+    :data:`CHOICE_FOLDS` folds; each fold is predicted by matching cells on the others, and
+    the median PCC over all genes decides (every gene votes once: a single validation share
+    of a small panel is too noisy to choose by). Fewer than 10 genes: clusters at the
+    middle temperature.
     """
     n_genes = st_log.shape[1]
     if n_genes < 10:
-        return "clusters", float(np.median(temperatures))
-    candidates = [(mapping, float(t)) for mapping in ("clusters", "metacells") for t in temperatures] + [("learned", float("nan"))]
+        return Mapping("clusters", float(np.median(temperatures)))
+    candidates = [Mapping(kind, float(t)) for kind in ("clusters", "metacells") for t in temperatures]
+    candidates += [Mapping("learned", epochs=e) for e in MAPPING_EPOCHS]
     scores = np.zeros((len(candidates), n_genes))
     order = np.random.default_rng(seed).permutation(n_genes)
-    correlated = (units.cluster_profiles(), units.profiles)  # the units of the two correlation mappings
+    correlated = (units.cluster_profiles(), units.profiles)  # the units of the two correlation kinds
     for val in np.array_split(order, CHOICE_FOLDS):
         fit = np.setdiff1d(order, val)
         truth = np.asarray(st_log)[:, val]
@@ -290,7 +322,8 @@ def choose_assignment(st_log: np.ndarray, units: Metacells, temperatures=TEMPERA
         for profiles in correlated:
             affinity = cluster_affinity(st_log, profiles, fit)  # once per fold and kind; temperatures reuse it
             predictions += [soft_assignment(affinity, t) @ profiles[val].T for t in temperatures]
-        predictions.append(learned_mapping(st_log, units.profiles, units.sizes, fit, seed=seed) @ units.profiles[val].T)
+        learned = learned_mapping(st_log, units.profiles, units.sizes, fit, seed=seed, epochs=MAPPING_EPOCHS)
+        predictions += [weights @ units.profiles[val].T for weights in learned]
         for c, predicted in enumerate(predictions):
             scores[c, val] = column_pcc(truth, predicted)
     return candidates[int(np.argmax(np.median(scores, axis=1)))]
@@ -356,9 +389,7 @@ class CellBasis:
     assignment
         Cells x SC metacells weights, for the transfer path.
     mapping
-        How ``assignment`` was made (:data:`MAPPINGS`), chosen on validation genes.
-    temperature
-        The softmax temperature of a correlation mapping (NaN for the learned one).
+        How ``assignment`` was made, chosen on validation genes.
     smoothing
         Share of the spatial neighbours' mean assignment mixed into ``assignment``, chosen
         on validation genes (0 without coordinates).
@@ -366,8 +397,7 @@ class CellBasis:
 
     features: np.ndarray
     assignment: np.ndarray
-    mapping: str
-    temperature: float
+    mapping: Mapping
     smoothing: float = 0.0
 
     @property
@@ -404,8 +434,8 @@ def build_cell_basis(
     """
     rows = _choice_rows(st_log.shape[0], seed)
     st_choice = st_log if rows is None else np.asarray(st_log[rows])
-    mapping, temperature = choose_assignment(st_choice, units, seed=seed)
-    assignment = assignment_of(st_log, units, mapping, temperature, seed=seed)
+    mapping = choose_assignment(st_choice, units, seed=seed)
+    assignment = assignment_of(st_log, units, mapping, seed=seed)
     n_pcs = int(min(n_pcs, st_log.shape[1] - 1, st_log.shape[0] - 1))
     blocks = [assignment]
     if n_pcs >= 1:
@@ -416,9 +446,9 @@ def build_cell_basis(
         blocks += [np.asarray(neighbours @ b, dtype=np.float32) for b in list(blocks)]
         near = neighbours if rows is None else spatial_neighbours(np.asarray(coords, dtype=np.float64)[rows], n_neighbours)
         smoothing = choose_smoothing(
-            st_choice, units.profiles, lambda genes: assignment_of(st_choice, units, mapping, temperature, genes, seed=seed),
+            st_choice, units.profiles, lambda genes: assignment_of(st_choice, units, mapping, genes, seed=seed),
             near, seed=seed,
         )
         assignment = ((1 - smoothing) * assignment + smoothing * np.asarray(neighbours @ assignment)).astype(np.float32)
     features = _standardise_columns_in_place(np.hstack(blocks).astype(np.float32, copy=False))
-    return CellBasis(features=features, assignment=assignment, mapping=mapping, temperature=temperature, smoothing=smoothing)
+    return CellBasis(features=features, assignment=assignment, mapping=mapping, smoothing=smoothing)

@@ -142,7 +142,9 @@ class SpaIM:
         )
         if basis is not None:
             self.module.cells.set_basis(torch.from_numpy(basis.features), torch.from_numpy(basis.assignment))
-            self.module_params |= {"mapping": basis.mapping, "temperature": basis.temperature, "smoothing": basis.smoothing}
+            mapping = basis.mapping
+            self.module_params |= {"mapping": mapping.kind, "temperature": mapping.temperature,
+                                   "mapping_epochs": mapping.epochs, "smoothing": basis.smoothing}
         self.history: pd.DataFrame | None = None
         self.scale_ = 1.0
         self.is_trained = False

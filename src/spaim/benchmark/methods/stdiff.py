@@ -28,7 +28,9 @@ LEARNING_RATE = 0.00016046744893538737  # test-stDiff.py's tuned value
 #: Why stDiff is not run on a CPU (figures from benchmarks/peer_step_time.py, benchmarks/results/peer_step_time.txt).
 CPU_REASON = (
     "not run on CPU: 900 epochs per fold at its defaults, measured 4.5 s CPU per epoch on slideseq_cerebellum (smallest "
-    "pair) = 5.6 h per dataset before sampling, over the 3600 s limit (benchmarks/results/peer_step_time.txt)"
+    "pair) = 5.6 h per dataset before sampling, over the 3600 s limit (benchmarks/results/peer_step_time.txt); on a CUDA "
+    "GPU (NVIDIA H200) a slideseq_cerebellum fold took 36-47 s, and the 15 min of GPU time lent to the session that ran it "
+    "ended before this dataset"
 )
 
 
@@ -42,7 +44,8 @@ class StDiffMethod(Method):
     )
     settings = (
         "test-stDiff.py defaults: DiT depth 6, 16 heads, mlp_ratio 4, 900 epochs, lr 1.6e-4, 1500 cosine diffusion steps, "
-        "noise_std 10; batch 2048 / hidden 512 under 512 genes, else 512 / 1024 (the README's rule)"
+        "noise_std 10; batch 2048 / hidden 512 under 512 genes, else 512 / 1024 (the README's rule); "
+        "run on a CUDA GPU only (NVIDIA H200)"
     )
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
