@@ -221,6 +221,10 @@ def child_spaim(st_path: str, sc_path: str, out: str, threads: int, epochs: int 
     }
 
 
+#: ``tangram.map_cells_to_space``'s default number of epochs (a peer runs at its own defaults).
+TANGRAM_EPOCHS = 1000
+
+
 def child_tangram(st_path: str, sc_path: str, out: str, threads: int, epochs: int | None) -> dict:
     import scanpy as scp
     import tangram as tg
@@ -235,12 +239,12 @@ def child_tangram(st_path: str, sc_path: str, out: str, threads: int, epochs: in
         scp.pp.log1p(a)
     tg.pp_adatas(sc, st, genes=panel)
     t = time.perf_counter()
-    mapping = tg.map_cells_to_space(sc, st, mode="cells", density_prior="rna_count_based", num_epochs=epochs or 500,
+    mapping = tg.map_cells_to_space(sc, st, mode="cells", density_prior="rna_count_based", num_epochs=epochs or TANGRAM_EPOCHS,
                                     device="cpu", random_state=0, verbose=False)
     train = time.perf_counter() - t
     projected = tg.project_genes(mapping, sc)
     projected[:, [g.lower() for g in imputed]].copy().write_h5ad(out)
-    return {"epochs": epochs or 500, "imputed_genes": len(imputed), "s_per_epoch": train / (epochs or 500), "train_s": train}
+    return {"epochs": epochs or TANGRAM_EPOCHS, "imputed_genes": len(imputed), "s_per_epoch": train / (epochs or TANGRAM_EPOCHS), "train_s": train}
 
 
 def run_child(method: str, python: str, st_path: Path, sc_path: Path, threads: int, epochs: int | None, timeout: float) -> dict:
@@ -332,7 +336,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, help="cap SpaIM's epochs (default: its own default)")
     parser.add_argument("--tangram", help="python of a venv with tangram-sc (benchmarks/README.md) to run Tangram too")
-    parser.add_argument("--tangram-epochs", type=int, default=500)
+    parser.add_argument("--tangram-epochs", type=int, default=TANGRAM_EPOCHS, help="default: Tangram's own")
     parser.add_argument("--tangram-max-cells", type=int, default=50_000, help="skip Tangram above this many cells (memory)")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--note", default="", help="free text stored with the rows (e.g. machine load)")
