@@ -143,8 +143,8 @@ def _validation_split(n_genes: int, validation_fraction: float, seed: int) -> tu
 
 
 #: Adam step of :func:`learned_mapping` (Tangram's), and the epochs at which its candidates are
-#: taken: the choice sees each (small panels overfit the mapping after a few dozen epochs, larger
-#: ones keep improving slowly), and one run of the longest yields them all.
+#: taken: the choice sees each, since a small panel can overfit the mapping within a few dozen
+#: epochs; one run of the longest yields them all.
 MAPPING_LR = 0.1
 MAPPING_EPOCHS = (15, 30, 60)
 
