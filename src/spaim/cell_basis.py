@@ -182,14 +182,14 @@ def learned_mapping(
     generator = torch.Generator().manual_seed(seed)
     logits = (0.01 * torch.randn(source.shape[0], target.shape[0], generator=generator)).requires_grad_()
     optimizer = torch.optim.Adam([logits], lr=MAPPING_LR, fused=True)
-    taken = {}
-    for epoch in range(max(snapshots) + 1):
-        if epoch in snapshots:
-            with torch.no_grad():
-                weights = (torch.softmax(logits, dim=1) * mass).T.numpy()
-            taken[epoch] = (weights * (weights.shape[0] / weights.sum())).astype(np.float32)
-        if epoch == max(snapshots):
-            break
+
+    def cells_by_units() -> np.ndarray:
+        with torch.no_grad():
+            weights = (torch.softmax(logits, dim=1) * mass).T.numpy()
+        return (weights * (weights.shape[0] / weights.sum())).astype(np.float32)
+
+    taken = {0: cells_by_units()} if 0 in snapshots else {}
+    for epoch in range(1, max(snapshots) + 1):
         weights = torch.softmax(logits, dim=1) * mass
         agreement = (source * (weights @ target)).sum(dim=0)
         norm = ((weights @ weights.T @ source) * source).sum(dim=0).clamp_min(1e-16).sqrt()
@@ -197,6 +197,8 @@ def learned_mapping(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if epoch in snapshots:
+            taken[epoch] = cells_by_units()
     return taken[snapshots[0]] if np.ndim(epochs) == 0 else [taken[e] for e in snapshots]
 
 
@@ -221,10 +223,6 @@ def choose_temperature(
     affinity = cluster_affinity(st_log, profiles, fit)
     scores = [_transfer_score(st_log, profiles, soft_assignment(affinity, t), val) for t in temperatures]
     return float(temperatures[int(np.argmax(scores))])
-
-
-#: How ST cells can be matched to SC metacells (see :class:`Mapping`).
-MAPPINGS = ("clusters", "metacells", "learned")
 
 
 @dataclass(frozen=True)
@@ -442,9 +440,10 @@ def build_cell_basis(
         blocks.append(_principal_components(st_log, n_pcs))
     smoothing = 0.0
     if coords is not None:
-        neighbours = spatial_neighbours(np.asarray(coords, dtype=np.float64), n_neighbours)
+        xy = np.asarray(coords, dtype=np.float64)
+        neighbours = spatial_neighbours(xy, n_neighbours)
         blocks += [np.asarray(neighbours @ b, dtype=np.float32) for b in list(blocks)]
-        near = neighbours if rows is None else spatial_neighbours(np.asarray(coords, dtype=np.float64)[rows], n_neighbours)
+        near = neighbours if rows is None else spatial_neighbours(xy[rows], n_neighbours)
         smoothing = choose_smoothing(
             st_choice, units.profiles, lambda genes: assignment_of(st_choice, units, mapping, genes, seed=seed),
             near, seed=seed,
