@@ -2,9 +2,11 @@
 
 On a real bundled pair, every shared gene is held out once (K folds). Each fold is imputed
 by one model over the whole slide and by ``T`` spatial tiles, one model each
-(:mod:`spaim.tiles`); the tile runs are repeated in this process, and on a local Dask
-cluster of 1 and of 2 workers, to see how wall time falls with workers. Writes
-``benchmarks/results/tiles.csv`` (per gene) and ``docs/tiles.md``.
+(:mod:`spaim.tiles`: the slide's size factors and cell basis made once, one model per
+tile); the tile runs are repeated in this process, and on a local Dask cluster of 1 and of
+2 workers, to see how wall time falls with workers. Writes
+``benchmarks/results/tiles_<dataset>_<architecture>.csv`` (per gene, and ``_time.csv``) and
+rewrites ``docs/tiles.md`` from every such pair of files.
 
     .venv/bin/python benchmarks/tiles.py [--dataset osmfish_cortex] [--tiles 4] [--folds 5]
 """
@@ -30,11 +32,18 @@ from spaim.tiles import INLINE, TileJob, impute_tiles, spatial_tiles
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-#: Headings of the result sets (file stems); ``paper-old-defaults`` was run before the defaults
-#: changed to normalize=True and generator_target="measured" (then normalize=False, "reconstruction").
+DOC = ROOT / "docs" / "tiles.md"
+#: Heading of the hand-written part of docs/tiles.md, kept when the tables are rewritten.
+FINDINGS = "\n## Findings\n"
+#: Headings of the result sets (file stems after the dataset); ``paper-old-defaults`` was run
+#: before the defaults changed to normalize=True and generator_target="measured" (then
+#: normalize=False, "reconstruction"); ``cellbasis-own-basis`` before the tiles shared the
+#: slide's size factors and cell basis (each tile normalised and matched on its own cells).
 LABELS = {
     "cellbasis": '`architecture="cellbasis"` (default)',
     "paper": '`architecture="paper"`',
+    "cellbasis-own-basis": '`architecture="cellbasis"`, earlier tiles: each tile its own size factors and cell basis '
+                           '(an earlier model, commit d420ba7)',
     "paper-old-defaults": '`architecture="paper"`, earlier defaults (normalize=False, generator_target="reconstruction")',
 }
 
@@ -65,7 +74,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="cap epochs (default: SpaIM's default)")
     parser.add_argument("--workers", default="1,2", help="Dask worker counts to time")
     parser.add_argument("--architecture", default="cellbasis", choices=("cellbasis", "paper"))
+    parser.add_argument("--report", action="store_true", help="only rewrite docs/tiles.md from the CSVs")
     args = parser.parse_args()
+    if args.report:
+        write_doc()
+        return
     from distributed import Client, LocalCluster
 
     st, sc = datasets.load(args.dataset, download=False)
@@ -93,9 +106,11 @@ def main() -> None:
             with Client(cluster) as client:  # the workers' own CPU, imports included
                 timings[-1]["cpu_s_workers"] = sum(client.run(_cpu_self).values())
     per_gene = pd.concat([t.assign(run=name) for name, t in runs.items()], ignore_index=True)
-    per_gene.to_csv(RESULTS / f"tiles_{args.architecture}.csv", index=False)
-    pd.DataFrame(timings).to_csv(RESULTS / f"tiles_{args.architecture}_time.csv", index=False)
-    write_doc(args, len(st), len(data.shared_st))
+    stem = RESULTS / f"tiles_{args.dataset}_{args.architecture}"
+    per_gene.to_csv(f"{stem}.csv", index=False)
+    pd.DataFrame(timings).assign(cells=len(st), genes=len(data.shared_st), tiles=args.tiles, folds=args.folds).to_csv(
+        f"{stem}_time.csv", index=False)
+    write_doc()
 
 
 def summarize_runs(per_gene: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -113,23 +128,32 @@ def summarize_runs(per_gene: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return pd.DataFrame(rows), ", ".join(same)
 
 
-def write_doc(args, n_cells: int, n_genes: int) -> None:
+def write_doc() -> None:
     lines = [
-        f"# Tiles against one model: {args.dataset}",
+        "# Tiles against one model",
         "",
-        f"{n_cells} cells, {n_genes} shared genes, {args.folds}-fold cross-validation over genes (every gene held out once); "
-        f"{args.tiles} spatial tiles (`spaim.tiles.spatial_tiles`), one SpaIM model each, the SC reference prepared once. "
-        f"SpaIM defaults otherwise (epochs: 300 at most, early stopping); 1 torch thread per model. "
-        "Written by `benchmarks/tiles.py`; per-gene rows in `benchmarks/results/tiles_<architecture>.csv`.",
+        "Each dataset's shared genes are held out once (K-fold cross-validation over genes); each fold is imputed by one "
+        "SpaIM model over the whole slide and by spatial tiles (`spaim.tiles.spatial_tiles`), one model each, the SC "
+        "reference prepared once and, since the fifth session, the cells' library-size factors and the cell basis made "
+        "once over the slide. SpaIM defaults otherwise (epochs: 300 at most, early stopping); 1 torch thread per model. "
+        "Written by `benchmarks/tiles.py`; per-gene rows in `benchmarks/results/tiles_<dataset>_<architecture>.csv`.",
         "",
     ]
     for time_csv in sorted(RESULTS.glob("tiles_*_time.csv")):
-        label = time_csv.name[len("tiles_"):-len("_time.csv")]
-        summary, same = summarize_runs(pd.read_csv(RESULTS / f"tiles_{label}.csv"))
+        stem = time_csv.name[: -len("_time.csv")]
+        dataset, label = next((stem[len("tiles_"):-len(k) - 1], k) for k in sorted(LABELS, key=len, reverse=True)
+                              if stem.endswith("_" + k))
+        timings = pd.read_csv(time_csv)
+        summary, same = summarize_runs(pd.read_csv(RESULTS / f"{stem}.csv"))
+        shape = ""
+        if "cells" in timings:
+            first = timings.iloc[0]
+            shape = f"{first['cells']} cells, {first['genes']} shared genes, {first['folds']} folds, {first['tiles']} tiles. "
         lines += [
-            f"## {LABELS.get(label, label)}",
+            f"## {dataset}: {LABELS[label]}",
             "",
-            "Per-gene accuracy (PCC on the log1p scale, held-out genes):",
+            shape + "Per-gene accuracy (PCC of held-out genes on the model's log1p scale, as cross-validation scores them: "
+            "library-size-normalised unless the heading says normalize=False):",
             "",
             markdown_table(summary),
             "",
@@ -139,11 +163,13 @@ def write_doc(args, n_cells: int, n_genes: int) -> None:
             "imports included). The machine is shared: the 1-minute load average at the end of each",
             "run is shown (2 cores).",
             "",
-            markdown_table(pd.read_csv(time_csv)),
+            markdown_table(timings.drop(columns=["cells", "genes", "tiles", "folds"], errors="ignore")),
             "",
         ]
-    (ROOT / "docs" / "tiles.md").write_text("\n".join(lines))
+    findings = DOC.read_text().partition(FINDINGS)[2] if DOC.exists() else ""
+    DOC.write_text("\n".join(lines) + (FINDINGS + findings if findings else ""))
     print("\n".join(lines))
+
 
 if __name__ == "__main__":
     main()

@@ -72,6 +72,18 @@ ROUNDS = {
     "8": {
         "defaults (learned mapping after 15/30/60 steps, chosen per fit)": (True, PEARSON),
     },
+    # round 9: how the network's training is used. In every benchmark fit early stopping (10% of the training genes,
+    # patience 20, lr 1e-3) kept the untrained transfer (benchmarks/early_stopping.py); candidates: a smaller step,
+    # more validation genes, or a fixed number of epochs on all training genes (no early stopping)
+    "9": {
+        "defaults (early stopping on 10% of genes, lr 1e-3)": (True, PEARSON),
+        "lr 1e-4": (True, PEARSON | {"lr": 1e-4}),
+        "validation 30%": (True, PEARSON | {"validation_fraction": 0.3}),
+        "lr 1e-4, validation 30%": (True, PEARSON | {"lr": 1e-4, "validation_fraction": 0.3}),
+        "lr 1e-4, 5 epochs, no early stopping": (True, PEARSON | {"lr": 1e-4, "max_epochs": 5, "validation_fraction": 0.0}),
+        "lr 1e-4, 20 epochs, no early stopping": (True, PEARSON | {"lr": 1e-4, "max_epochs": 20, "validation_fraction": 0.0}),
+        "lr 1e-3, 20 epochs, no early stopping": (True, PEARSON | {"max_epochs": 20, "validation_fraction": 0.0}),
+    },
 }
 
 

@@ -1,3 +1,5 @@
+import json
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -33,10 +35,13 @@ def test_impute_genes_file_and_saved_model(files, small_pair):
     (files / "genes.txt").write_text(f"{sc.var_names[120]}\n\n{sc.var_names[121]}\n")  # kept: requested
     out = files / "out.h5ad"
     args = ["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out),
-            "--genes-file", str(files / "genes.txt"), "--save-model", str(files / "model"), "--no-confidence", *FAST]
+            "--genes-file", str(files / "genes.txt"), "--save-model", str(files / "model"), "--no-confidence",
+            "--precision", "bfloat16", *FAST]
     assert main(args) == 0
     assert ad.read_h5ad(out).n_vars == 2 and (files / "model" / "module.pt").exists()
     assert "confidence" not in ad.read_h5ad(out).var
+    settings = json.loads((files / "model" / "settings.json").read_text())
+    assert settings["train_params"]["precision"] == "bfloat16"  # the flag reached training
 
 
 def test_impute_min_confidence_keeps_only_trusted_genes(files, small_pair, capsys):

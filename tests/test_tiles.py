@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import anndata as ad
 import numpy as np
 import pytest
@@ -39,11 +41,27 @@ def test_dask_local_cluster_gives_the_single_process_result(tiled, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiles.h5ad"]  # per-tile files removed
 
 
-def test_each_tile_is_its_own_model(tiled):
+def test_each_tile_is_its_own_model_on_the_slide_basis(tiled):
     data, tiles, job = tiled
     joined = impute_tiles(data, tiles, job, scheduler=INLINE, progress=False)
-    alone = impute_tiles(data.cells(tiles[0]), [np.arange(len(tiles[0]))], job, scheduler=INLINE, progress=False)
+    slide = data.with_cell_basis(job.seed)
+    alone = impute_tiles(slide.cells(tiles[0]), [np.arange(len(tiles[0]))], job, scheduler=INLINE, progress=False)
     assert np.array_equal(joined.X[tiles[0]], alone.X)
+    # a tile cut on its own would normalise and match its cells differently
+    own = impute_tiles(replace(data.cells(tiles[0]), slide_size_factors=None), [np.arange(len(tiles[0]))], job,
+                       scheduler=INLINE, progress=False)
+    assert not np.allclose(own.X, alone.X, atol=1e-4)
+
+
+def test_a_tile_keeps_the_slide_normalisation_and_basis(tiled):
+    data, tiles, job = tiled
+    slide = data.with_cell_basis(job.seed)
+    tile = slide.cells(tiles[1])
+    assert np.array_equal(tile.st_size_factors(), data.st_size_factors()[tiles[1]])
+    assert np.array_equal(tile.cell_basis.features, slide.cell_basis.features[tiles[1]])
+    assert np.array_equal(tile.cell_basis.assignment, slide.cell_basis.assignment[tiles[1]])
+    with pytest.raises(ValueError, match="choose genes before cells"):
+        tile.subset(np.arange(5))
 
 
 def test_slide_checks_fail_before_any_work(small_pair, tmp_path):

@@ -73,6 +73,8 @@ def _add_setup_options(p: argparse.ArgumentParser) -> None:
                    help="cellbasis (default): cell-wide layers through ST-cell features; paper: as published")
     g.add_argument("--epochs", type=int, default=300, help="maximum training epochs (default 300)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    g.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                   help="number type of training's forward passes: bfloat16 = mixed precision, for GPUs (default float32)")
     g.add_argument("--threads", type=int, help="CPU threads for torch, BLAS and numba (default: the CPUs this process may use)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -89,7 +91,7 @@ def _model_kwargs(args: argparse.Namespace) -> dict:
 
 def _train_kwargs(args: argparse.Namespace) -> dict:
     """Training keywords from the command line, checked before any data are read."""
-    plan = dict(max_epochs=args.epochs)
+    plan = dict(max_epochs=args.epochs, precision=args.precision)
     TrainingPlan.from_kwargs(plan)
     resolve_device(args.device)
     return plan | dict(device=args.device, progress=not args.quiet)

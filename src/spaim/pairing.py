@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import anndata as ad
 import numpy as np
@@ -17,6 +18,9 @@ from spaim.options import SetupOptions
 from spaim.preprocessing import Matrix, SCReference, build_sc_reference, log1p_dense, size_factors
 from spaim.sdata import as_anndata
 from spaim.validation import check_anndata, check_coordinates, check_requested_genes, check_sc_cells, check_shared_genes, check_st_cells, expression_matrix
+
+if TYPE_CHECKING:
+    from spaim.cell_basis import CellBasis
 
 #: ``obs`` column pairs accepted as coordinates when ``obsm["spatial"]`` is absent.
 COORDINATE_COLUMNS = (("x", "y"), ("x_coord", "y_coord"), ("X", "Y"), ("array_col", "array_row"))
@@ -34,7 +38,13 @@ def spatial_coordinates(adata: ad.AnnData) -> np.ndarray | None:
 
 @dataclass
 class PairedData:
-    """The ST cells, the shared genes' ST counts and the SC reference, ready for a model."""
+    """The ST cells, the shared genes' ST counts and the SC reference, ready for a model.
+
+    A part of a slide (:meth:`cells`, e.g. a spatial tile) keeps what was computed over the
+    whole slide: the cells' library-size factors (``slide_size_factors``) and, once
+    :meth:`with_cell_basis` has made it, the ST cell basis (``cell_basis``), so that every
+    part is normalised and matched to the SC reference on the same footing.
+    """
 
     st_obs: pd.DataFrame
     st_spatial: np.ndarray | None
@@ -43,6 +53,8 @@ class PairedData:
     reference: SCReference
     options: SetupOptions = field(default_factory=SetupOptions)
     n_sc_genes: int = 0
+    slide_size_factors: np.ndarray | None = None
+    cell_basis: CellBasis | None = None
 
     @property
     def normalize(self) -> bool:
@@ -74,9 +86,16 @@ class PairedData:
         return [g for g in self.reference.genes if g not in measured]
 
     def st_size_factors(self, genes: np.ndarray | None = None) -> np.ndarray | None:
-        """Library-size factors from the given shared-gene columns (all by default); None without normalisation."""
+        """Library-size factors from the given shared-gene columns (all by default); None without normalisation.
+
+        A part of a slide returns the factors its cells had in the whole slide (all genes).
+        """
         if not self.normalize:
             return None
+        if self.slide_size_factors is not None:
+            if genes is not None:
+                raise ValueError("a part of a slide keeps the slide's size factors over all its genes: choose genes before cells")
+            return self.slide_size_factors
         counts = self.st_counts if genes is None else self.st_counts[:, genes]
         return size_factors(counts)
 
@@ -90,10 +109,23 @@ class PairedData:
         return log1p_dense(counts, factors, cells_axis=1)
 
     def cells(self, rows: np.ndarray) -> PairedData:
-        """The same pair restricted to some ST cells (e.g. a spatial tile), sharing the SC reference."""
+        """The same pair restricted to some ST cells (e.g. a spatial tile), sharing the SC reference.
+
+        The part keeps its cells' library-size factors and cell-basis rows from this pair, so
+        a cell is normalised and described the same way whichever part it is in.
+        """
         rows = np.asarray(rows)
         spatial = None if self.st_spatial is None else self.st_spatial[rows]
-        return replace(self, st_obs=self.st_obs.iloc[rows], st_spatial=spatial, st_counts=self.st_counts[rows])
+        factors = self.st_size_factors()
+        return replace(self, st_obs=self.st_obs.iloc[rows], st_spatial=spatial, st_counts=self.st_counts[rows],
+                       slide_size_factors=None if factors is None else factors[rows],
+                       cell_basis=None if self.cell_basis is None else self.cell_basis.rows(rows))
+
+    def with_cell_basis(self, seed: int = 0) -> PairedData:
+        """The pair with its ST cell basis made once over all its cells (see :func:`spaim.cell_basis.pair_cell_basis`)."""
+        from spaim.cell_basis import pair_cell_basis
+
+        return self if self.cell_basis is not None else replace(self, cell_basis=pair_cell_basis(self, seed))
 
     def st_fingerprint(self) -> str:
         """SHA-256 of the ST cell names and shared-gene counts (sparse or dense alike)."""
@@ -108,6 +140,8 @@ class PairedData:
 
     def subset(self, genes: np.ndarray) -> PairedData:
         """The same pair restricted to some shared genes (e.g. a fold's training genes)."""
+        if self.slide_size_factors is not None or self.cell_basis is not None:
+            raise ValueError("the slide-wide size factors and cell basis depend on the genes: choose genes before cells")
         genes = np.asarray(genes)
         match = replace(
             self.match,

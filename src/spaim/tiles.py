@@ -1,8 +1,10 @@
 """Large slides as spatial tiles: one model per tile, run as Dask tasks, joined into one output.
 
-The SC reference is prepared once (clustering, cluster profiles) and shared by every tile;
-each tile then trains its own model on its own cells and writes its imputed genes to its
-own ``.h5ad``. The tile files are joined, a chunk of genes at a time, into one output in
+What the slide as a whole decides is prepared once and shared by every tile: the SC
+reference (clustering, cluster profiles), the cells' library-size factors and the ST cell
+basis (the cells' match to the SC metacells and their features), so that a gene's level
+is comparable from tile to tile. Each tile then trains its own model on its own cells and
+writes its imputed genes to its own ``.h5ad``. The tile files are joined, a chunk of genes at a time, into one output in
 the original cell order. Tiles are independent, so they run on any number of Dask workers:
 a :class:`distributed.LocalCluster` by default, or an existing cluster by address.
 """
@@ -128,7 +130,8 @@ def impute_tiles(
     Parameters
     ----------
     data
-        The prepared pair; its SC reference is sent once to every worker.
+        The prepared pair; its SC reference is sent once to every worker, and its cell basis
+        (for the default architecture) is made here over the whole slide unless it has one.
     tiles
         Row indices of each tile (e.g. from :func:`spatial_tiles`), covering every cell once.
     job
@@ -153,6 +156,9 @@ def impute_tiles(
         check_can_write(out, force)
     if job.threads is None and scheduler is None:  # share this machine's CPUs between the local workers
         job = replace(job, threads=max(1, available_cpus() // workers))
+    if job.model_params.get("architecture", "cellbasis") == "cellbasis":
+        with thread_limits(job.threads if scheduler == INLINE else None):  # the workers wait for it
+            data = data.with_cell_basis(job.seed)
     parent = work_dir if work_dir is not None else (Path(out).parent if out is not None else None)
     with tempfile.TemporaryDirectory(prefix=".spaim-tiles-", dir=parent) as folder:
         paths = [str(Path(folder) / f"tile_{k}.h5ad") for k in range(len(tiles))]

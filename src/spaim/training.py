@@ -18,6 +18,9 @@ from spaim.options import check_choice, check_int, check_known, check_number, op
 
 GeneratorTarget = Literal[GENERATOR_TARGETS]  # one definition of the choices, in the losses
 Similarity = Literal[SIMILARITIES]
+#: Number types of the training's forward passes: ``"bfloat16"`` runs them under autocast
+#: (weights, optimiser and outputs stay float32); meant for GPUs, see docs/scale.md.
+Precision = Literal["float32", "bfloat16"]
 #: Loss weights as :meth:`spaim.SpaIM.train` spells them.
 WEIGHT_KEYS = {f"{f.name}_weight": f.name for f in fields(LossWeights)}
 #: Most extra augmented copies per gene and epoch (each one is a full copy of the training genes).
@@ -65,6 +68,10 @@ class TrainingPlan:
     similarity
         ``"pearson"`` (default: genes centred over cells first, ours) or ``"cosine"``
         (paper) in the reconstruction, generation and validation losses.
+    precision
+        ``"float32"`` (default) or ``"bfloat16"``: mixed precision for the forward passes
+        and losses of training (autocast; weights, Adam state and imputation stay float32).
+        On a GPU it trades a bounded change of the results for speed (docs/scale.md).
     """
 
     max_epochs: int = 300
@@ -76,6 +83,7 @@ class TrainingPlan:
     generator_target: GeneratorTarget = "measured"
     augment_copies: int = 0
     similarity: Similarity = "pearson"
+    precision: Precision = "float32"
 
     def __post_init__(self) -> None:
         # Checked, and stored as plain Python numbers (the settings of a saved model are JSON).
@@ -86,6 +94,7 @@ class TrainingPlan:
         self.patience = check_int("patience", self.patience, low=1)
         check_choice("generator_target", self.generator_target, GeneratorTarget)
         check_choice("similarity", self.similarity, Similarity)
+        check_choice("precision", self.precision, Precision)
         self.augment_copies = check_int("augment_copies", self.augment_copies, low=0, high=MAX_AUGMENT_COPIES)
         if not isinstance(self.weights, LossWeights):
             raise SpaIMInputError(f"weights must be a LossWeights, got {type(self.weights).__name__}: use spaim.model.losses.LossWeights.")
@@ -133,6 +142,11 @@ def _augment(sc: torch.Tensor, st_rows: torch.Tensor, copies: int, generator: to
     return torch.cat([sc, noisy]), st_rows.repeat(copies + 1)
 
 
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """The autocast context of ``precision`` on ``device`` (a no-op for float32)."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
+
+
 def train_module(
     module: SpaIMModule,
     st: torch.Tensor,
@@ -168,14 +182,15 @@ def train_module(
         sums: dict[str, float] = {}
         for batch in _batches(len(rows_epoch), plan.batch_size, generator):
             st_b, sc_b = st[rows_epoch[batch]].to(device), sc_epoch[batch].to(device)
-            loss, terms = spaim_loss(module(st_b, sc_b), st_b, plan.weights, plan.generator_target, plan.similarity)
+            with autocast(device, plan.precision):
+                loss, terms = spaim_loss(module(st_b, sc_b), st_b, plan.weights, plan.generator_target, plan.similarity)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + value * len(batch)
         row = {"epoch": epoch, **{k: v / len(rows_epoch) for k, v in sums.items()}}
-        if len(val_idx):
+        if len(val_idx):  # in float32: early stopping compares epochs on the scale imputation uses
             row["validation"] = validation_loss(module, st_val, sc_val, plan.similarity)
             if row["validation"] < best_val - 1e-5:
                 best_val, since_best = row["validation"], 0

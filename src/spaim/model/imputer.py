@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
-from spaim.cell_basis import CellBasis, Metacells, build_cell_basis
+from spaim.cell_basis import pair_cell_basis
 from spaim.io import atomic_folder, check_can_write, write_h5ad
 from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
 from spaim.model.rest import NORMS
@@ -134,7 +134,9 @@ class SpaIM:
                               "style_input": style_input}
         self.seed = seed
         torch.manual_seed(seed)
-        basis = self._cell_basis() if architecture == "cellbasis" else None
+        basis = None
+        if architecture == "cellbasis":  # a part of a slide brings the slide's basis
+            basis = data.cell_basis if data.cell_basis is not None else pair_cell_basis(data, seed)
         self.module = SpaIMModule(
             data.n_cells, data.reference.n_clusters, self.module_params["widths"], norm,
             n_features=None if basis is None else basis.n_features, style_input=style_input,
@@ -149,14 +151,6 @@ class SpaIM:
         self.scale_ = 1.0
         self.is_trained = False
         self.calibration = None
-
-    def _cell_basis(self) -> CellBasis:
-        """The ST-cell features of the shared genes (model scale) and the SC metacell profiles."""
-        data, reference = self.data, self.data.reference
-        genes = np.arange(len(data.shared_st))
-        st_log = data.st_log(genes, data.st_size_factors())
-        units = Metacells(reference.metacell_profiles_of(data.shared_sc), reference.metacell_sizes, reference.metacell_clusters)
-        return build_cell_basis(st_log, units, data.st_spatial, seed=self.seed)
 
     def sc_inputs(self, genes: Sequence[str]) -> np.ndarray:
         """Genes x the module's SC input: cluster profiles, then (cell basis) metacell profiles."""

@@ -27,10 +27,9 @@ from spaim.benchmark.methods.base import Method, Preprocessing, require
 LEARNING_RATE = 0.00016046744893538737  # test-stDiff.py's tuned value
 #: Why stDiff is not run on a CPU (figures from benchmarks/peer_step_time.py, benchmarks/results/peer_step_time.txt).
 CPU_REASON = (
-    "not run on CPU: 900 epochs per fold at its defaults, measured 4.5 s CPU per epoch on slideseq_cerebellum (smallest "
-    "pair) = 5.6 h per dataset before sampling, over the 3600 s limit (benchmarks/results/peer_step_time.txt); on a CUDA "
-    "GPU (NVIDIA H200) a slideseq_cerebellum fold took 36-47 s, and the 15 min of GPU time lent to the session that ran it "
-    "ended before this dataset"
+    "not run on CPU: 900 epochs per fold at its defaults, 4.5 s CPU per epoch on the smallest pair = 5.6 h per dataset "
+    "(benchmarks/results/peer_step_time.txt); on an H200 GPU a fold took 36-47 s (slideseq_cerebellum) and 296 s "
+    "(osmfish_cortex): 5 folds exceed the 15 GPU-min of a session"
 )
 
 
