@@ -84,6 +84,11 @@ ROUNDS = {
         "lr 1e-4, 20 epochs, no early stopping": (True, PEARSON | {"lr": 1e-4, "max_epochs": 20, "validation_fraction": 0.0}),
         "lr 1e-3, 20 epochs, no early stopping": (True, PEARSON | {"max_epochs": 20, "validation_fraction": 0.0}),
     },
+    # round 10: round 9's smaller step for the paper's architecture too (package options otherwise)
+    "10": {
+        "paper architecture, lr 1e-3": (True, PEARSON | {"architecture": "paper", "lr": 1e-3}),
+        "paper architecture, lr 1e-4": (True, PEARSON | {"architecture": "paper", "lr": 1e-4}),
+    },
 }
 
 

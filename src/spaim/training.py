@@ -42,6 +42,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+#: Adam step of :meth:`spaim.SpaIM.train` when ``lr`` is not given, per architecture: the cell
+#: basis's learned departures start at zero beside the transfer and a smaller step suits them
+#: (``benchmarks/tune_defaults.py`` round 9); the paper's network, trained from scratch, needs
+#: the larger one (round 10).
+ARCHITECTURE_LR = {"cellbasis": 1e-4, "paper": 1e-3}
+
+
 @dataclass
 class TrainingPlan:
     """How to train a :class:`SpaIMModule`; every field has the documented default.
@@ -51,7 +58,8 @@ class TrainingPlan:
     max_epochs
         Upper bound on passes over the training genes.
     lr
-        Adam learning rate.
+        Adam learning rate (:meth:`spaim.SpaIM.train` defaults to its architecture's,
+        :data:`ARCHITECTURE_LR`).
     batch_size
         Genes per mini-batch.
     validation_fraction

@@ -114,3 +114,13 @@ def test_predict_in_chunks_matches_one_chunk(trained):
     model, _, _ = trained
     genes = model.default_genes()[:20]
     assert np.allclose(model.predict(genes, chunk_size=3), model.predict(genes), atol=1e-6)
+
+
+def test_the_adam_step_defaults_to_the_architectures_own(small_pair):
+    st, sc = small_pair
+    steps = {}
+    for architecture in ("cellbasis", "paper"):
+        model = SpaIM(st[:, :60].copy(), sc, labels_key="cell_type", widths=(16, 8), architecture=architecture)
+        steps[architecture] = model.train(max_epochs=1, progress=False).train_params["lr"]
+    assert steps == {"cellbasis": 1e-4, "paper": 1e-3}
+    assert model.train(max_epochs=1, lr=5e-3, progress=False).train_params["lr"] == 5e-3  # a given step wins

@@ -27,7 +27,7 @@ from spaim.model.rest import NORMS
 from spaim.options import SetupOptions, option_error
 from spaim.pairing import PairedData, prepare_pair
 from spaim.preprocessing import SCReference
-from spaim.training import TrainingPlan, plan_keys, resolve_device, train_module
+from spaim.training import ARCHITECTURE_LR, TrainingPlan, plan_keys, resolve_device, train_module
 from spaim.writer import open_h5ad_writer, resolve_chunk_size, resolve_dtype
 
 _SAVE_FILES = ("settings.json", "module.pt", "reference.npz", "history.csv")
@@ -170,7 +170,8 @@ class SpaIM:
         progress
             Show a progress bar.
         **plan
-            Fields of :class:`spaim.training.TrainingPlan` (``max_epochs=300``, ``lr=1e-3``,
+            Fields of :class:`spaim.training.TrainingPlan` (``max_epochs=300``, ``lr``: 1e-4 for
+            the cell-basis architecture, 1e-3 for the paper's (``ARCHITECTURE_LR``),
             ``batch_size=64``, ``validation_fraction=0.1``, ``patience=20``,
             ``generator_target="measured"``, ``augment_copies=0``, ``similarity="pearson"``)
             and the loss weights
@@ -181,7 +182,7 @@ class SpaIM:
         -------
         The model itself, trained, with the loss history in ``history``.
         """
-        plan = TrainingPlan.from_kwargs(plan)
+        plan = TrainingPlan.from_kwargs({"lr": ARCHITECTURE_LR[self.module_params["architecture"]]} | plan)
         self.device = resolve_device(device)
         with thread_limits(self.threads):
             st_log = self.data.st_log_by_gene(slice(None), self.data.st_size_factors())

@@ -23,8 +23,8 @@ class SpaIMMethod(Method):
         "mapping, chosen by 5-fold cross-validation over the fit's training genes, then mixed with its 8-neighbour "
         "spatial mean at a share chosen on validation genes of the fit; 20 ST principal components; their spatial "
         "means), Leiden clusters, cluster means, LayerNorm, widths 512/256, generator compared with the measured genes "
-        "by Pearson correlation, up to 300 epochs, early stopping on 10% of the training genes (the untrained state, "
-        "plain transfer, competes)"
+        "by Pearson correlation, Adam lr 1e-4, up to 300 epochs, early stopping on 10% of the training genes (the "
+        "untrained state, plain transfer, competes)"
     )
     #: Set-up options of this row (the package defaults unless a subclass says otherwise).
     setup_options: dict = {"normalize": True}
@@ -55,7 +55,8 @@ class SpaIMPaperMethod(SpaIMMethod):
     settings = (
         "architecture='paper' (encoder input and decoder output layers as wide as the ST cells, constant style input), "
         "plain log1p, generator compared with the reconstruction by cosine, as published; cluster means and LayerNorm "
-        "(the package's earlier defaults), widths 512/256, up to 300 epochs, early stopping on 10% of the training genes"
+        "(the package's earlier defaults), widths 512/256, Adam lr 1e-3, up to 300 epochs, early stopping on 10% of the "
+        "training genes"
     )
     output_scale = "counts"
     setup_options = {"normalize": False}
