@@ -44,7 +44,7 @@ def test_dask_local_cluster_gives_the_single_process_result(tiled, tmp_path):
 def test_each_tile_is_its_own_model_on_the_slide_basis(tiled):
     data, tiles, job = tiled
     joined = impute_tiles(data, tiles, job, scheduler=INLINE, progress=False)
-    slide = data.with_cell_basis(job.seed)
+    slide = data.with_slide_setup(job.seed)
     alone = impute_tiles(slide.cells(tiles[0]), [np.arange(len(tiles[0]))], job, scheduler=INLINE, progress=False)
     assert np.array_equal(joined.X[tiles[0]], alone.X)
     # a tile cut on its own would normalise and match its cells differently
@@ -55,7 +55,7 @@ def test_each_tile_is_its_own_model_on_the_slide_basis(tiled):
 
 def test_a_tile_keeps_the_slide_normalisation_and_basis(tiled):
     data, tiles, job = tiled
-    slide = data.with_cell_basis(job.seed)
+    slide = data.with_slide_setup(job.seed)
     tile = slide.cells(tiles[1])
     assert np.array_equal(tile.st_size_factors(), data.st_size_factors()[tiles[1]])
     assert np.array_equal(tile.cell_basis.features, slide.cell_basis.features[tiles[1]])

@@ -42,7 +42,7 @@ class PairedData:
 
     A part of a slide (:meth:`cells`, e.g. a spatial tile) keeps what was computed over the
     whole slide: the cells' library-size factors (``slide_size_factors``) and, once
-    :meth:`with_cell_basis` has made it, the ST cell basis (``cell_basis``), so that every
+    :meth:`with_slide_setup` has made it, the ST cell basis (``cell_basis``), so that every
     part is normalised and matched to the SC reference on the same footing.
     """
 
@@ -121,11 +121,20 @@ class PairedData:
                        slide_size_factors=None if factors is None else factors[rows],
                        cell_basis=None if self.cell_basis is None else self.cell_basis.rows(rows))
 
-    def with_cell_basis(self, seed: int = 0) -> PairedData:
-        """The pair with its ST cell basis made once over all its cells (see :func:`spaim.cell_basis.pair_cell_basis`)."""
+    def with_slide_setup(self, seed: int = 0, cell_basis: bool = True) -> PairedData:
+        """The pair with what its parts share made once over all its cells.
+
+        That is the cells' library-size factors and, with ``cell_basis``, the ST cell basis
+        (:func:`spaim.cell_basis.pair_cell_basis`); :meth:`cells` then slices them.
+        """
         from spaim.cell_basis import pair_cell_basis
 
-        return self if self.cell_basis is not None else replace(self, cell_basis=pair_cell_basis(self, seed))
+        data = self
+        if data.normalize and data.slide_size_factors is None:
+            data = replace(data, slide_size_factors=data.st_size_factors())
+        if cell_basis and data.cell_basis is None:
+            data = replace(data, cell_basis=pair_cell_basis(data, seed))
+        return data
 
     def st_fingerprint(self) -> str:
         """SHA-256 of the ST cell names and shared-gene counts (sparse or dense alike)."""

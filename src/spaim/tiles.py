@@ -156,9 +156,8 @@ def impute_tiles(
         check_can_write(out, force)
     if job.threads is None and scheduler is None:  # share this machine's CPUs between the local workers
         job = replace(job, threads=max(1, available_cpus() // workers))
-    if job.model_params.get("architecture", "cellbasis") == "cellbasis":
-        with thread_limits(job.threads if scheduler == INLINE else None):  # the workers wait for it
-            data = data.with_cell_basis(job.seed)
+    with thread_limits(job.threads if scheduler == INLINE else None):  # the workers wait for it
+        data = data.with_slide_setup(job.seed, cell_basis=job.model_params.get("architecture", "cellbasis") == "cellbasis")
     parent = work_dir if work_dir is not None else (Path(out).parent if out is not None else None)
     with tempfile.TemporaryDirectory(prefix=".spaim-tiles-", dir=parent) as folder:
         paths = [str(Path(folder) / f"tile_{k}.h5ad") for k in range(len(tiles))]
