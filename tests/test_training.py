@@ -53,9 +53,11 @@ def test_validation_split_and_small_sets():
     assert len(val) == 0 and len(train) == 4
 
 
-def test_no_batch_of_one():
-    batches = _batches(9, 4, torch.Generator().manual_seed(0))
-    assert sorted(len(b) for b in batches) == [4, 5]
+@pytest.mark.parametrize("n, size, lengths", [(9, 4, [4, 5]), (65, 64, [65]), (10, 4, [2, 4, 4])])
+def test_no_batch_of_one_and_every_gene_once(n, size, lengths):
+    batches = _batches(n, size, torch.Generator().manual_seed(0))
+    assert sorted(len(b) for b in batches) == lengths
+    assert sorted(torch.cat(batches).tolist()) == list(range(n))  # no gene lost or repeated
 
 
 def test_bad_plans_and_devices():
