@@ -5,22 +5,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from spaim.cell_basis import CellBasis, pair_cell_basis
 from spaim.errors import SpaIMInputError
 from spaim.genes import GeneMatch, drop_unexpressed, gene_names, match_genes
 from spaim.options import SetupOptions
 from spaim.preprocessing import Matrix, SCReference, build_sc_reference, log1p_dense, size_factors
 from spaim.sdata import as_anndata
 from spaim.validation import check_anndata, check_coordinates, check_requested_genes, check_sc_cells, check_shared_genes, check_st_cells, expression_matrix
-
-if TYPE_CHECKING:
-    from spaim.cell_basis import CellBasis
 
 #: ``obs`` column pairs accepted as coordinates when ``obsm["spatial"]`` is absent.
 COORDINATE_COLUMNS = (("x", "y"), ("x_coord", "y_coord"), ("X", "Y"), ("array_col", "array_row"))
@@ -127,8 +124,6 @@ class PairedData:
         That is the cells' library-size factors and, with ``cell_basis``, the ST cell basis
         (:func:`spaim.cell_basis.pair_cell_basis`); :meth:`cells` then slices them.
         """
-        from spaim.cell_basis import pair_cell_basis
-
         data = self
         if data.normalize and data.slide_size_factors is None:
             data = replace(data, slide_size_factors=data.st_size_factors())
