@@ -16,16 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
 from spaim.metrics import column_pcc
-
-if TYPE_CHECKING:
-    from spaim.pairing import PairedData
 
 
 def zscore_columns(x: np.ndarray) -> np.ndarray:
@@ -460,11 +456,3 @@ def build_cell_basis(
     features = _standardise_columns_in_place(np.hstack(blocks).astype(np.float32, copy=False))
     return CellBasis(features=features, assignment=assignment, mapping=mapping, smoothing=smoothing)
 
-
-def pair_cell_basis(data: PairedData, seed: int = 0) -> CellBasis:
-    """The :class:`CellBasis` of a prepared pair's ST cells, from all its shared genes on the model's scale."""
-    genes = np.arange(len(data.shared_st))
-    st_log = data.st_log(genes, data.st_size_factors())
-    reference = data.reference
-    units = Metacells(reference.metacell_profiles_of(data.shared_sc), reference.metacell_sizes, reference.metacell_clusters)
-    return build_cell_basis(st_log, units, data.st_spatial, seed=seed)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from spaim.cell_basis import CellBasis, pair_cell_basis
+from spaim.cell_basis import CellBasis, Metacells, build_cell_basis
 from spaim.errors import SpaIMInputError
 from spaim.genes import GeneMatch, drop_unexpressed, gene_names, match_genes
 from spaim.options import SetupOptions
@@ -118,17 +118,24 @@ class PairedData:
                        slide_size_factors=None if factors is None else factors[rows],
                        cell_basis=None if self.cell_basis is None else self.cell_basis.rows(rows))
 
+    def make_cell_basis(self, seed: int = 0) -> CellBasis:
+        """The :class:`~spaim.cell_basis.CellBasis` of these ST cells, from all shared genes on the model's scale."""
+        st_log = self.st_log(np.arange(len(self.shared_st)), self.st_size_factors())
+        reference = self.reference
+        units = Metacells(reference.metacell_profiles_of(self.shared_sc), reference.metacell_sizes, reference.metacell_clusters)
+        return build_cell_basis(st_log, units, self.st_spatial, seed=seed)
+
     def with_slide_setup(self, seed: int = 0, cell_basis: bool = True) -> PairedData:
         """The pair with what its parts share made once over all its cells.
 
         That is the cells' library-size factors and, with ``cell_basis``, the ST cell basis
-        (:func:`spaim.cell_basis.pair_cell_basis`); :meth:`cells` then slices them.
+        (:meth:`make_cell_basis`); :meth:`cells` then slices them.
         """
         data = self
         if data.normalize and data.slide_size_factors is None:
             data = replace(data, slide_size_factors=data.st_size_factors())
         if cell_basis and data.cell_basis is None:
-            data = replace(data, cell_basis=pair_cell_basis(data, seed))
+            data = replace(data, cell_basis=data.make_cell_basis(seed))
         return data
 
     def st_fingerprint(self) -> str:

@@ -20,7 +20,6 @@ from tqdm.auto import tqdm
 
 from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
-from spaim.cell_basis import pair_cell_basis
 from spaim.io import atomic_folder, check_can_write, write_h5ad
 from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
 from spaim.model.rest import NORMS
@@ -136,7 +135,7 @@ class SpaIM:
         torch.manual_seed(seed)
         basis = None
         if architecture == "cellbasis":  # a part of a slide brings the slide's basis
-            basis = data.cell_basis if data.cell_basis is not None else pair_cell_basis(data, seed)
+            basis = data.cell_basis if data.cell_basis is not None else data.make_cell_basis(seed)
         self.module = SpaIMModule(
             data.n_cells, data.reference.n_clusters, self.module_params["widths"], norm,
             n_features=None if basis is None else basis.n_features, style_input=style_input,
