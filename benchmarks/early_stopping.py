@@ -20,21 +20,15 @@ import numpy as np
 import pandas as pd
 
 from spaim import datasets
-from spaim.benchmark.inputs import build_inputs
+from spaim.benchmark.methods.spaim import benchmark_fits
 from spaim.model.imputer import SpaIM
-from spaim.pairing import prepare_pair
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 def fold_rows(name: str, folds: int = 5, seed: int = 0) -> list[dict]:
-    st, sc = datasets.load(name, download=False)
-    inputs = build_inputs(st, sc, allow_non_integer=True)
-    data = prepare_pair(inputs.st, inputs.sc, allow_non_integer=True, seed=seed, normalize=True)
-    position = {g: i for i, g in enumerate(data.shared_sc)}
     rows = []
-    for fold in inputs.folds(folds, seed):
-        train = np.array([position[g] for g in (inputs.genes[i] for i in fold.train) if g in position])
+    for data, fold, train in benchmark_fits(name, folds, seed):
         model = SpaIM.from_paired_data(data.subset(train), seed=seed, threads=1).train(progress=False)
         history = model.history
         untrained = all(not layer.weight.any() for layer in model.module.decoder.layers)

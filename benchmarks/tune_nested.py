@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 
 from spaim import datasets
-from spaim.benchmark.inputs import build_inputs
+from spaim.benchmark.methods.spaim import benchmark_fits
 from spaim.crossval import make_folds
 from spaim.metrics import column_pcc
 from spaim.model.imputer import SpaIM
-from spaim.pairing import prepare_pair
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 #: Training candidates (keywords of SpaIM.train), by their column in the CSV: the package default
@@ -42,13 +41,8 @@ CANDIDATES = {
 
 
 def nested_rows(name: str, inner: int, outer: int = 5, seed: int = 0) -> list[pd.DataFrame]:
-    st, sc = datasets.load(name, download=False)
-    inputs = build_inputs(st, sc, allow_non_integer=True)
-    data = prepare_pair(inputs.st, inputs.sc, allow_non_integer=True, seed=seed, normalize=True)
-    position = {g: i for i, g in enumerate(data.shared_sc)}
     tables = []
-    for fold in inputs.folds(outer, seed):
-        train = np.array([position[g] for g in (inputs.genes[i] for i in fold.train) if g in position])
+    for data, fold, train in benchmark_fits(name, outer, seed):
         for k, val_local in enumerate(make_folds(len(train), inner, seed + 1)):
             val, fit = train[val_local], np.setdiff1d(train, train[val_local])
             truth = data.st_log(val, data.st_size_factors(fit))

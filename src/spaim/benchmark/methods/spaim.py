@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from spaim.benchmark.inputs import BenchmarkInputs, Fold
 from spaim.benchmark.methods.base import Method, Preprocessing
 from spaim.crossval import spaim_predictor
-from spaim.pairing import prepare_pair
+from spaim.pairing import PairedData, prepare_pair
 
 
 class SpaIMMethod(Method):
@@ -37,12 +39,33 @@ class SpaIMMethod(Method):
         self._predict = spaim_predictor(seed=self.seed, progress=False, **(self.model_options | self.options))
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
-        # The model's panel leaves out shared genes without a single ST count (nothing to learn from):
-        # train on the fold's other training genes, and predict every held-out gene by name.
-        data = self._data
-        position = {g: i for i, g in enumerate(data.shared_sc)}
-        train = np.array([position[g] for g in (inputs.genes[i] for i in fold.train) if g in position])
-        return self._predict(data, train, inputs.test_genes(fold))
+        return self._predict(self._data, training_positions(self._data, inputs, fold), inputs.test_genes(fold))
+
+
+def training_positions(data: PairedData, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
+    """Positions in ``data``'s shared genes of the fold's training genes.
+
+    The model's panel leaves out shared genes without a single ST count (nothing to learn
+    from): SpaIM trains on the fold's other training genes and predicts every held-out gene
+    by name.
+    """
+    position = {g: i for i, g in enumerate(data.shared_sc)}
+    return np.array([position[g] for g in (inputs.genes[i] for i in fold.train) if g in position])
+
+
+def benchmark_fits(name: str, n_folds: int = 5, seed: int = 0) -> Iterator[tuple[PairedData, Fold, np.ndarray]]:
+    """``(data, fold, training positions)`` of each fit the ``spaim`` row makes on bundled dataset ``name``.
+
+    For hand-run studies of those fits (``benchmarks/early_stopping.py``, ``benchmarks/tune_nested.py``).
+    """
+    from spaim import datasets
+    from spaim.benchmark.inputs import build_inputs
+
+    st, sc = datasets.load(name, download=False)
+    inputs = build_inputs(st, sc, allow_non_integer=True)
+    data = prepare_pair(inputs.st, inputs.sc, allow_non_integer=True, seed=seed, **SpaIMMethod.setup_options)
+    for fold in inputs.folds(n_folds, seed):
+        yield data, fold, training_positions(data, inputs, fold)
 
 
 class SpaIMPaperMethod(SpaIMMethod):
