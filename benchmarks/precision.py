@@ -49,6 +49,7 @@ def _device_name(device: torch.device) -> str:
 def real_pairs(datasets_: list[str], folds: int, device: torch.device, threads: int):
     """Per-gene PCC and per-fit training time of both precisions on real pairs."""
     from spaim import datasets
+    from spaim.benchmark.methods.spaim import kept_untrained_transfer
     from spaim.crossval import fold_arrays, make_folds
     from spaim.metrics import score_genes
     from spaim.model.imputer import SpaIM
@@ -70,10 +71,8 @@ def real_pairs(datasets_: list[str], folds: int, device: torch.device, threads: 
                     model.train(device=str(device), progress=False, precision=precision)
                     _synchronise(device)
                     seconds = time.perf_counter() - clock
-                    decoder = model.module.decoder.layers
-                    untrained = architecture == "cellbasis" and all(not layer.weight.any() for layer in decoder)
                     fit_rows.append({"dataset": name, "architecture": architecture, "fold": k, "precision": precision,
-                                     "train_s": seconds, "epochs": len(model.history), "kept_untrained": untrained,
+                                     "train_s": seconds, "epochs": len(model.history), "kept_untrained": kept_untrained_transfer(model),
                                      "device": _device_name(device)})
                     table = score_genes(measured, model.predict(held_out), [data.shared_st[i] for i in test])
                     genes_rows.append(table[["gene", "pcc"]].assign(dataset=name, architecture=architecture, fold=k,
@@ -121,7 +120,7 @@ def epoch_times(cells: int, device: torch.device, epochs: int = 3) -> pd.DataFra
 
 
 def write_doc() -> None:
-    from spaim._markdown import markdown_table
+    from spaim._markdown import markdown_table, write_keeping_findings
 
     genes = pd.read_csv(RESULTS / "precision_per_gene.csv")
     fits = pd.read_csv(RESULTS / "precision_fits.csv")
@@ -153,8 +152,7 @@ def write_doc() -> None:
     if epoch_csv.exists():
         lines += ["Training epoch alone on a synthetic slide (random values; 500 genes, 77 clusters, 200 metacells):", "",
                   markdown_table(pd.read_csv(epoch_csv)), ""]
-    findings = DOC.read_text().partition("\n## Findings\n")[2] if DOC.exists() else ""
-    DOC.write_text("\n".join(lines) + ("\n## Findings\n" + findings if findings else ""))
+    write_keeping_findings(DOC, "\n".join(lines))
     print("\n".join(lines))
 
 

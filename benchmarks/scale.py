@@ -281,12 +281,8 @@ COLUMNS = {
 GPU_COLUMNS = {"device": "device", "gpu_peak_mb": "GPU peak MB", "device_s_per_epoch": "GPU s/epoch"}
 
 
-#: Heading of the hand-written part of docs/scale.md, kept when the tables are rewritten.
-FINDINGS = "\n## Findings\n"
-
-
 def write_doc(table: pd.DataFrame) -> None:
-    from spaim._markdown import markdown_table
+    from spaim._markdown import markdown_table, write_keeping_findings
 
     table = table.assign(load=table["host"].str.extract(r"load ([0-9.]+)", expand=False))
     lines = [
@@ -321,8 +317,7 @@ def write_doc(table: pd.DataFrame) -> None:
             lines += [f"Slide x {pair}:", "", markdown_table(part[[c for c in columns if c in part]].rename(columns=columns)), ""]
     else:
         lines += ["Not measured yet: no CUDA GPU was lent to the runs above. `device=\"auto\"` uses CUDA when present.", ""]
-    findings = DOC.read_text().partition(FINDINGS)[2] if DOC.exists() else ""
-    DOC.write_text("\n".join(lines) + (FINDINGS + findings if findings else ""))
+    write_keeping_findings(DOC, "\n".join(lines))
 
 
 # --------------------------------------------------------------------------- main

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from spaim import datasets
-from spaim._markdown import markdown_table
+from spaim._markdown import markdown_table, write_keeping_findings
 from spaim.crossval import fold_arrays, make_folds, run_folds, spaim_predictor
 from spaim.metrics import score_genes
 from spaim.pairing import prepare_pair
@@ -33,8 +33,6 @@ from spaim.tiles import INLINE, TileJob, impute_tiles, spatial_tiles
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "tiles.md"
-#: Heading of the hand-written part of docs/tiles.md, kept when the tables are rewritten.
-FINDINGS = "\n## Findings\n"
 #: Headings of the result sets (file stems after the dataset); ``paper-old-defaults`` was run
 #: before the defaults changed to normalize=True and generator_target="measured" (then
 #: normalize=False, "reconstruction"); ``cellbasis-own-basis`` before the tiles shared the
@@ -166,8 +164,7 @@ def write_doc() -> None:
             markdown_table(timings.drop(columns=["cells", "genes", "tiles", "folds"], errors="ignore")),
             "",
         ]
-    findings = DOC.read_text().partition(FINDINGS)[2] if DOC.exists() else ""
-    DOC.write_text("\n".join(lines) + (FINDINGS + findings if findings else ""))
+    write_keeping_findings(DOC, "\n".join(lines))
     print("\n".join(lines))
 
 
