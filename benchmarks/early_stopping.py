@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from spaim import datasets
-from spaim.benchmark.methods.spaim import benchmark_fits
+from spaim.benchmark.methods.spaim import benchmark_fits, kept_untrained_transfer
 from spaim.model.imputer import SpaIM
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
@@ -31,9 +31,8 @@ def fold_rows(name: str, folds: int = 5, seed: int = 0) -> list[dict]:
     for data, fold, train in benchmark_fits(name, folds, seed):
         model = SpaIM.from_paired_data(data.subset(train), seed=seed, threads=1).train(progress=False)
         history = model.history
-        untrained = all(not layer.weight.any() for layer in model.module.decoder.layers)
         rows.append({"dataset": name, "fold": fold.index, "training_genes": len(train), "epochs_run": len(history),
-                     "kept_untrained": untrained, "mapping": model.module_params["mapping"],
+                     "kept_untrained": kept_untrained_transfer(model), "mapping": model.module_params["mapping"],
                      "best_validation_of_trained_epochs": float(history["validation"].min())})
         print(rows[-1], flush=True)
     return rows

@@ -53,6 +53,15 @@ def training_positions(data: PairedData, inputs: BenchmarkInputs, fold: Fold) ->
     return np.array([position[g] for g in (inputs.genes[i] for i in fold.train) if g in position])
 
 
+def kept_untrained_transfer(model) -> bool:
+    """Whether a trained cell-basis SpaIM kept its untrained state: the decoder, started at zero, still is.
+
+    The generator is then the plain transfer (early stopping found no better epoch); always
+    False for ``architecture="paper"``, whose network starts from random weights.
+    """
+    return model.module.cells is not None and all(not layer.weight.any() for layer in model.module.decoder.layers)
+
+
 def benchmark_fits(name: str, n_folds: int = 5, seed: int = 0) -> Iterator[tuple[PairedData, Fold, np.ndarray]]:
     """``(data, fold, training positions)`` of each fit the ``spaim`` row makes on bundled dataset ``name``.
 
