@@ -455,4 +455,3 @@ def build_cell_basis(
         assignment = ((1 - smoothing) * assignment + smoothing * np.asarray(neighbours @ assignment)).astype(np.float32)
     features = _standardise_columns_in_place(np.hstack(blocks).astype(np.float32, copy=False))
     return CellBasis(features=features, assignment=assignment, mapping=mapping, smoothing=smoothing)
-

@@ -4,8 +4,8 @@ What the slide as a whole decides is prepared once and shared by every tile: the
 reference (clustering, cluster profiles), the cells' library-size factors and the ST cell
 basis (the cells' match to the SC metacells and their features), so that a gene's level
 is comparable from tile to tile. Each tile then trains its own model on its own cells and
-writes its imputed genes to its own ``.h5ad``. The tile files are joined, a chunk of genes at a time, into one output in
-the original cell order. Tiles are independent, so they run on any number of Dask workers:
+writes its imputed genes to its own ``.h5ad``. The tile files are joined, a chunk of genes
+at a time, into one output in the original cell order. Tiles are independent, so they run on any number of Dask workers:
 a :class:`distributed.LocalCluster` by default, or an existing cluster by address.
 """
 
@@ -130,8 +130,9 @@ def impute_tiles(
     Parameters
     ----------
     data
-        The prepared pair; its SC reference is sent once to every worker, and its cell basis
-        (for the default architecture) is made here over the whole slide unless it has one.
+        The prepared pair; its SC reference is sent once to every worker, and its size
+        factors and (for the default architecture) cell basis are made here over the whole
+        slide unless it has them (:meth:`PairedData.with_slide_setup`).
     tiles
         Row indices of each tile (e.g. from :func:`spatial_tiles`), covering every cell once.
     job

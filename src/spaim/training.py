@@ -19,7 +19,7 @@ from spaim.options import check_choice, check_int, check_known, check_number, op
 GeneratorTarget = Literal[GENERATOR_TARGETS]  # one definition of the choices, in the losses
 Similarity = Literal[SIMILARITIES]
 #: Number types of the training's forward passes: ``"bfloat16"`` runs them under autocast
-#: (weights, optimiser and outputs stay float32); meant for GPUs, see docs/scale.md.
+#: (weights, optimiser and outputs stay float32); meant for GPUs, see docs/precision.md.
 Precision = Literal["float32", "bfloat16"]
 #: Loss weights as :meth:`spaim.SpaIM.train` spells them.
 WEIGHT_KEYS = {f"{f.name}_weight": f.name for f in fields(LossWeights)}
@@ -79,7 +79,8 @@ class TrainingPlan:
     precision
         ``"float32"`` (default) or ``"bfloat16"``: mixed precision for the forward passes
         and losses of training (autocast; weights, Adam state and imputation stay float32).
-        On a GPU it trades a bounded change of the results for speed (docs/scale.md).
+        It changes results within a measured bound; on the one GPU measured (an H200) it was
+        not faster for this network (docs/precision.md).
     """
 
     max_epochs: int = 300

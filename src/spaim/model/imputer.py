@@ -172,7 +172,8 @@ class SpaIM:
             Fields of :class:`spaim.training.TrainingPlan` (``max_epochs=300``, ``lr``: 1e-4 for
             the cell-basis architecture, 1e-3 for the paper's (``ARCHITECTURE_LR``),
             ``batch_size=64``, ``validation_fraction=0.1``, ``patience=20``,
-            ``generator_target="measured"``, ``augment_copies=0``, ``similarity="pearson"``)
+            ``generator_target="measured"``, ``augment_copies=0``, ``similarity="pearson"``,
+            ``precision="float32"``)
             and the loss weights
             ``content_weight``, ``style_weight``, ``reconstruction_weight``,
             ``generation_weight`` (1 each); all are checked before training starts.
