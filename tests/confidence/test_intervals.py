@@ -60,3 +60,13 @@ def test_rejects_bad_coverage_and_shapes():
         ConformalIntervals.fit(measured, predicted, groups, 1.5)
     with pytest.raises(SpaIMInputError, match="same cells"):
         ConformalIntervals.fit(measured[:, :5], predicted, groups, 0.9)
+
+
+def test_gene_groups_only_where_each_holds_enough_calibration_genes():
+    rng = np.random.default_rng(4)
+    measured, predicted, groups = _heteroscedastic(rng, n_cells=200, n_genes=240)
+    few = ConformalIntervals.fit(measured[:, :60], predicted[:, :60], groups, 0.9)
+    assert few.gene_edges.size == 0  # 60 genes: one group (each needs 50 by default)
+    many = ConformalIntervals.fit(measured, predicted, groups, 0.9)
+    assert many.gene_edges.size == 3  # 240 genes: four groups of 60
+    assert ConformalIntervals.fit(measured, predicted, groups, 0.9, min_genes=100).gene_edges.size == 1

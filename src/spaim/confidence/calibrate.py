@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import anndata as ad
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import QuantileTransformer
 
 from spaim.confidence.features import FEATURES, gene_features
 from spaim.confidence.intervals import ConformalIntervals
@@ -101,15 +102,27 @@ def cluster_weights(data: PairedData) -> np.ndarray:
 
 
 class ConfidenceRegressor:
-    """Standardised ridge regression from gene features to held-out PCC (penalty by leave-one-out)."""
+    """Ridge regression on ranks from gene features to held-out PCC (penalty by leave-one-out).
+
+    Features are quantile-normalised and the target is each gene's rank of held-out PCC,
+    so that a few extreme genes or a skewed feature (expression levels, PCCs piled up near
+    0 on sparse platforms) do not set the fit; what users need from the confidence is the
+    ordering of the genes. The predicted rank is mapped back to the PCC scale through the
+    training genes' PCC quantiles, so the confidence still reads as an expected PCC.
+    """
 
     def fit(self, features: pd.DataFrame, pcc: np.ndarray) -> ConfidenceRegressor:
         self.columns_ = [c for c in FEATURES if c in features and features[c].notna().all()]
-        self.model_ = make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(features[self.columns_], pcc)
+        pcc = np.asarray(pcc, np.float64)
+        quantiles = QuantileTransformer(n_quantiles=min(100, len(pcc)), output_distribution="normal")
+        self.model_ = make_pipeline(quantiles, RidgeCV(alphas=ALPHAS)).fit(features[self.columns_], (rankdata(pcc) - 0.5) / len(pcc))
+        self.sorted_pcc_ = np.sort(pcc)
         return self
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
-        return np.clip(self.model_.predict(features[self.columns_]), -1.0, 1.0)
+        share = self.model_.predict(features[self.columns_])
+        n = len(self.sorted_pcc_)
+        return np.interp(share, (np.arange(n) + 0.5) / n, self.sorted_pcc_)
 
 
 def _panel_features(data: PairedData, held: HeldOut, rows: np.ndarray, panel: np.ndarray) -> pd.DataFrame:
