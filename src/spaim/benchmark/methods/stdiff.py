@@ -44,7 +44,8 @@ class StDiffMethod(Method):
     settings = (
         "test-stDiff.py defaults: DiT depth 6, 16 heads, mlp_ratio 4, 900 epochs, lr 1.6e-4, 1500 cosine diffusion steps, "
         "noise_std 10; batch 2048 / hidden 512 under 512 genes, else 512 / 1024 (the README's rule); "
-        "run on a CUDA GPU only (NVIDIA H200)"
+        "run on a CUDA GPU only (Slide-seq: one H200; MERFISH: one H100 shared by 9 folds at once, "
+        "so its times are under that sharing)"
     )
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
