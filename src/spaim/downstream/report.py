@@ -65,7 +65,9 @@ def analyse(
         Measured ST data, raw counts (not modified).
     imputed
         ``{method: AnnData}`` of log1p imputed values over the same cells; each is merged
-        into the measured data with :func:`~spaim.downstream.expression.combine`.
+        into the measured data with :func:`~spaim.downstream.expression.combine`. Genes
+        imputed beyond the measured panel enter the DEGs (counted apart) but not the L–R
+        pairs or the domains, which compare every version on the measured genes.
     normalize
         Library-size normalise the measured counts before ``log1p`` (off: SpaIM's default
         scale, the scale of its imputed values).
@@ -85,14 +87,18 @@ def analyse(
     groups, partition = _groups(st, labels_key, st_layer, allow_non_integer, seed)
     raw.obs[GROUP_KEY] = pd.Categorical(groups)
     data = {RAW: raw, **{name: combine(raw, version) for name, version in imputed.items()}}
+    # L-R pairs and domains are compared on the measured genes alone, the same genes in every
+    # version: a method that also imputes genes beyond the panel would otherwise be tested and
+    # clustered on a larger gene set than the measured data and the other methods.
+    panel = {name: a[:, a.var_names.isin(raw.var_names)] for name, a in data.items()}
     resource = guess_resource(raw.var_names) if resource == "auto" else resource
-    pairs = {name: _pairs(a, resource, lr_method, lr_pvalue, lr_alpha, min_r, spatial, seed) for name, a in data.items()}
+    pairs = {name: _pairs(a, resource, lr_method, lr_pvalue, lr_alpha, min_r, spatial, seed) for name, a in panel.items()}
     summary = compare_pairs(pairs, RAW)
     summary["shuffled_significant_fraction"] = [
-        _background(a, pairs[name], lr_method, lr_pvalue, lr_alpha, min_r, seed) for name, a in data.items()
+        _background(a, pairs[name], lr_method, lr_pvalue, lr_alpha, min_r, seed) for name, a in panel.items()
     ]
     degs = {name: _degs(a, deg_alpha, min_log2fc) for name, a in data.items()}
-    domains, clusters = domain_scores(data, groups, seed=seed)
+    domains, clusters = domain_scores(panel, groups, seed=seed)
     settings = dict(labels_key=labels_key, normalize=normalize, lr_method=lr_method, lr_pvalue=lr_pvalue, lr_alpha=lr_alpha, min_r=min_r,
                     deg_alpha=deg_alpha, min_log2fc=min_log2fc, seed=seed)
     return DownstreamResult(
@@ -211,7 +217,8 @@ def _markdown(result: DownstreamResult, title: str, figures: list[tuple[str, str
         f"{' of library-size normalised counts for the measured genes' if s['normalize'] else ' of counts'}.", "",
         f"Reference groups (DEG groups, ARI labels): {result.partition}.", "",
         "## Ligand–receptor pairs", "",
-        f"liana resource `{result.resource}`; {s['lr_method']} correlation across cells, {s['lr_pvalue']} p-values, "
+        f"On the measured genes only (the same genes in every version). liana resource `{result.resource}`; "
+        f"{s['lr_method']} correlation across cells, {s['lr_pvalue']} p-values, "
         f"Benjamini–Hochberg FDR < {s['lr_alpha']} and r >= {s['min_r']}. "
         "`n_significant_in_both`: significant on raw and on that version. `shuffled_significant_fraction`: share of "
         "up to 500 ligand–receptor combinations the resource does not list (same genes) that pass the same test: "
@@ -223,6 +230,7 @@ def _markdown(result: DownstreamResult, title: str, figures: list[tuple[str, str
         markdown_table(result.deg_counts), "",
         markdown_table(_deg_split(result.degs)), "",
         "## Spatial domains", "",
+        "On the measured genes only (the same genes in every version): "
         "scale, PCA, kNN graph, Leiden with the resolution searched to give as many clusters as reference groups; "
         "adjusted Rand index against the reference groups.", "",
         markdown_table(result.domains), "",
