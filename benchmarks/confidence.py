@@ -18,6 +18,8 @@ confidence regression and by intervals calibrated only on the other folds' genes
 - TISSUE-SpaGE: TISSUE's own pipeline (SpaGE, n_pv=10, 10 inner folds over the training
   genes) run on each fold's training genes, intervals for the fold's genes (training genes
   constant in ST or SC are left out: SpaGE's z-scoring makes them NaN).
+- conditional coverage: at nominal 90%, the coverage within each quintile of SpaIM's
+  held-out prediction (the same split of cells x genes for every method), lowest and highest;
 Widths are upper - lower with lower bounds clipped at 0 for every method (measured values
 are >= 0, so clipping never changes coverage).
 """
@@ -193,6 +195,8 @@ def run(name: str, data_dir: str | None, cache: Path, out: Path, skip_tissue: bo
              "spearman": spearmanr(panel["confidence"], panel["pcc"])[0], "median_pcc": panel["pcc"].median()}]
     rows[0] |= {f"rho_{f}": spearmanr(panel[f], panel["pcc"])[0] for f in FEATURES}
     levels = sorted(set(PLOT_LEVELS) | set(COVERAGES))
+    # Conditional coverage: the (cell, gene) values split by quintile of SpaIM's prediction, the same split for every method.
+    quintile = np.digitize(held.predictions[0], np.quantile(held.predictions[0], [0.2, 0.4, 0.6, 0.8]))
     methods = {"spaim": {c: spaim_intervals(held, c) for c in levels}}
     if not skip_tissue:
         methods["tissue on spaim"] = tissue_on_spaim(held, data, levels)
@@ -204,6 +208,8 @@ def run(name: str, data_dir: str | None, cache: Path, out: Path, skip_tissue: bo
             row[f"coverage_{int(c * 100)}"] = covered.mean()
             row[f"median_width_{int(c * 100)}"] = np.median(width)
         row |= {f"width_at_empirical_{int(c * 100)}": width_at_coverage(stats, c) for c in MATCHED}
+        by_level = [stats[0.9][0][quintile == k].mean() for k in range(5)]
+        row |= {"coverage_90_lowest_quintile": min(by_level), "coverage_90_highest_quintile": max(by_level)}
         rows.append(row)
     curves = {m: [stats[c][0].mean() for c in PLOT_LEVELS] for m, stats in methods.items()}
     plot(name, panel, curves, out / f"calibration_{name}.png")
