@@ -5,7 +5,8 @@ This script asks whether three cheap changes to the transfer would do it, withou
 any outer test gene: inside each outer fold of the benchmark (5 folds, seed 0), the
 training genes are split into 3 inner folds; the mapping candidates are ranked on the inner
 training genes exactly as the package ranks them (5-fold CV over those genes,
-:func:`spaim.cell_basis.choose_assignment`'s candidates and scores), and each variant
+:func:`spaim.cell_basis.rank_mappings`, whose first candidate is
+:func:`~spaim.cell_basis.choose_assignment`'s pick), and each variant
 predicts the inner validation genes (library-size normalised log1p, size factors from the
 inner training genes). No spatial smoothing, as in the ranking itself.
 
@@ -33,42 +34,13 @@ import numpy as np
 import pandas as pd
 
 import spaim.preprocessing as preprocessing
-from spaim.benchmark.methods.spaim import benchmark_fits
-from spaim.cell_basis import (
-    CHOICE_FOLDS,
-    MAPPING_EPOCHS,
-    TEMPERATURES,
-    Mapping,
-    Metacells,
-    assignment_of,
-    cluster_affinity,
-    learned_mapping,
-    soft_assignment,
-)
-from spaim.crossval import make_folds
+from spaim.benchmark.methods.spaim import benchmark_fits, inner_folds
+from spaim.cell_basis import assignment_of, rank_mappings
 from spaim.metrics import column_pcc
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 DATASETS = ("osmfish_cortex", "merfish_hypothalamus", "seqfish_visp_cortex", "slideseq_cerebellum", "visium_lymphnode")
 INNER, SEED = 3, 0
-
-
-def ranked_candidates(st_log: np.ndarray, units: Metacells, genes: np.ndarray, seed: int = SEED) -> list[Mapping]:
-    """The package's mapping candidates, best first by median PCC of a 5-fold CV over ``genes``."""
-    candidates = [Mapping(kind, float(t)) for kind in ("clusters", "metacells") for t in TEMPERATURES]
-    candidates += [Mapping("learned", epochs=e) for e in MAPPING_EPOCHS]
-    scores = np.zeros((len(candidates), len(genes)))
-    order = np.random.default_rng(seed).permutation(len(genes))
-    for held in np.array_split(order, CHOICE_FOLDS):
-        val, fit = genes[held], genes[np.setdiff1d(order, held)]
-        predictions = []
-        for profiles in (units.cluster_profiles(), units.profiles):
-            affinity = cluster_affinity(st_log, profiles, fit)
-            predictions += [soft_assignment(affinity, t) @ profiles[val].T for t in TEMPERATURES]
-        predictions += [w @ units.profiles[val].T for w in learned_mapping(st_log, units.profiles, units.sizes, fit, seed=seed, epochs=MAPPING_EPOCHS)]
-        for c, predicted in enumerate(predictions):
-            scores[c, held] = column_pcc(st_log[:, val], predicted)
-    return [candidates[c] for c in np.argsort(-np.median(scores, axis=1), kind="stable")]
 
 
 def residual_regression(profiles_fit: np.ndarray, profiles_val: np.ndarray, alpha: float = 1.0) -> np.ndarray:
@@ -80,21 +52,15 @@ def residual_regression(profiles_fit: np.ndarray, profiles_val: np.ndarray, alph
     return np.linalg.solve(gram + penalty * np.eye(len(gram)), x.T @ y).T
 
 
-def units_of(data) -> Metacells:
-    reference = data.reference
-    return Metacells(reference.metacell_profiles_of(data.shared_sc), reference.metacell_sizes, reference.metacell_clusters)
-
-
-def inner_scores(data, train: np.ndarray, wide=None) -> list[dict]:
-    """One row per inner fold of ``train``: the median validation PCC of each variant."""
-    units = units_of(data)
+def inner_scores(data, train: np.ndarray, wide) -> list[dict]:
+    """One row per inner fold of ``train``: the median validation PCC of each variant (``wide``: the pair with 500 metacells)."""
+    units = data.metacells()
     profiles = np.asarray(units.profiles, dtype=np.float64)
     rows = []
-    for k, local in enumerate(make_folds(len(train), INNER, SEED + 1)):
-        val, fit = train[local], np.setdiff1d(train, train[local])
+    for k, fit, val in inner_folds(train, INNER, SEED):
         st_log = data.st_log(np.arange(len(data.shared_st)), data.st_size_factors(fit)).astype(np.float64)
         truth = st_log[:, val]
-        ranked = ranked_candidates(st_log, units, fit)
+        ranked = rank_mappings(st_log, units, fit, seed=SEED)
         top = [assignment_of(st_log, units, m, fit, seed=SEED).astype(np.float64) for m in ranked[:3]]
         row = {"inner": k, "chosen_mapping": f"{ranked[0].kind} {ranked[0].temperature if ranked[0].kind != 'learned' else ranked[0].epochs}"}
         for n, label in ((1, "chosen"), (2, "mean_top2"), (3, "mean_top3")):
@@ -103,11 +69,10 @@ def inner_scores(data, train: np.ndarray, wide=None) -> list[dict]:
         correction = (residuals - residuals.mean(axis=0)) @ residual_regression(profiles[fit], profiles[val]).T
         for share in (0.25, 0.5):
             row[f"residual_{share}"] = np.median(column_pcc(truth, top[0] @ profiles[val].T + share * correction))
-        if wide is not None:
-            wide_units = units_of(wide)
-            mapping = ranked_candidates(st_log, wide_units, fit)[0]
-            weights = assignment_of(st_log, wide_units, mapping, fit, seed=SEED)
-            row["metacells_500"] = np.median(column_pcc(truth, weights @ np.asarray(wide_units.profiles, np.float64)[val].T))
+        wide_units = wide.metacells()
+        mapping = rank_mappings(st_log, wide_units, fit, seed=SEED)[0]
+        weights = assignment_of(st_log, wide_units, mapping, fit, seed=SEED)
+        row["metacells_500"] = np.median(column_pcc(truth, weights @ np.asarray(wide_units.profiles, np.float64)[val].T))
         rows.append(row)
     return rows
 

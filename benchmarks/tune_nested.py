@@ -19,12 +19,10 @@ import argparse
 import copy
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from spaim import datasets
-from spaim.benchmark.methods.spaim import benchmark_fits
-from spaim.crossval import make_folds
+from spaim.benchmark.methods.spaim import benchmark_fits, inner_folds
 from spaim.metrics import column_pcc
 from spaim.model.imputer import SpaIM
 
@@ -43,8 +41,7 @@ CANDIDATES = {
 def nested_rows(name: str, inner: int, outer: int = 5, seed: int = 0) -> list[pd.DataFrame]:
     tables = []
     for data, fold, train in benchmark_fits(name, outer, seed):
-        for k, val_local in enumerate(make_folds(len(train), inner, seed + 1)):
-            val, fit = train[val_local], np.setdiff1d(train, train[val_local])
+        for k, fit, val in inner_folds(train, inner, seed):
             truth = data.st_log(val, data.st_size_factors(fit))
             start = SpaIM.from_paired_data(data.subset(fit), seed=seed, threads=1)
             genes = [data.shared_sc[i] for i in val]

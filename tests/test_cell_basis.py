@@ -89,6 +89,17 @@ def test_the_mapping_is_chosen_by_how_well_it_predicts_held_out_genes(monkeypatc
     assert cell_basis.choose_assignment(st_noisy, units).kind in ("clusters", "metacells")
 
 
+def test_ranking_some_genes_ignores_the_others():
+    st, units, _ = _typed_slide(seed=3, n_genes=40)
+    genes = np.arange(0, 40, 2)
+    noise = np.random.default_rng(5).normal(0, 3.0, st.shape).astype(np.float32)
+    other_genes_changed = np.where(np.isin(np.arange(40), genes), st, st + noise)
+    ranked = cell_basis.rank_mappings(st, units, genes, seed=1)
+    assert ranked == cell_basis.rank_mappings(other_genes_changed, units, genes, seed=1)
+    assert len(ranked) == len(set(ranked)) == 2 * len(cell_basis.TEMPERATURES) + len(cell_basis.MAPPING_EPOCHS)
+    assert cell_basis.choose_assignment(st, units, seed=1) == cell_basis.rank_mappings(st, units, seed=1)[0]
+
+
 def test_large_slides_choose_on_a_sample_of_cells_and_map_every_cell(monkeypatch):
     st, units, truth = _typed_slide(seed=5, n_cells=900, n_genes=30)
     coords = np.column_stack([truth + np.random.default_rng(0).normal(0, 0.3, 900), np.zeros(900)])

@@ -299,22 +299,33 @@ def choose_assignment(st_log: np.ndarray, units: Metacells, temperatures=TEMPERA
     ``temperatures``, and the :func:`learned_mapping` after each of :data:`MAPPING_EPOCHS`.
     Which wins depends on the data: whole cell types suit spots that mix cells, metacells
     suit single cells, and the gene-wise mapping suits platforms whose panels correlate
-    poorly cell by cell. The genes (columns of ``st_log``) are split into
-    :data:`CHOICE_FOLDS` folds; each fold is predicted by matching cells on the others, and
-    the median PCC over all genes decides (every gene votes once: a single validation share
-    of a small panel is too noisy to choose by). Fewer than 10 genes: clusters at the
-    middle temperature.
+    poorly cell by cell. The first of :func:`rank_mappings` over all the genes (columns of
+    ``st_log``). Fewer than 10 genes: clusters at the middle temperature.
     """
-    n_genes = st_log.shape[1]
-    if n_genes < 10:
+    if st_log.shape[1] < 10:
         return Mapping("clusters", float(np.median(temperatures)))
+    return rank_mappings(st_log, units, temperatures=temperatures, seed=seed)[0]
+
+
+def rank_mappings(
+    st_log: np.ndarray, units: Metacells, genes: np.ndarray | None = None, temperatures=TEMPERATURES, seed: int = 0
+) -> list[Mapping]:
+    """The candidates of :func:`choose_assignment`, best first by how well their transfer predicts held-out genes.
+
+    ``genes`` (columns of ``st_log`` and rows of ``units.profiles``; all by default) are
+    split into :data:`CHOICE_FOLDS` folds; each fold is predicted by matching cells on the
+    others, and the median PCC over all of them ranks the candidates (every gene votes once:
+    a single validation share of a small panel is too noisy to choose by); ties keep the
+    candidates' order.
+    """
+    genes = np.arange(st_log.shape[1]) if genes is None else np.asarray(genes)
     candidates = [Mapping(kind, float(t)) for kind in ("clusters", "metacells") for t in temperatures]
     candidates += [Mapping("learned", epochs=e) for e in MAPPING_EPOCHS]
-    scores = np.zeros((len(candidates), n_genes))
-    order = np.random.default_rng(seed).permutation(n_genes)
+    scores = np.zeros((len(candidates), len(genes)))
+    order = np.random.default_rng(seed).permutation(len(genes))
     correlated = (units.cluster_profiles(), units.profiles)  # the units of the two correlation kinds
-    for val in np.array_split(order, CHOICE_FOLDS):
-        fit = np.setdiff1d(order, val)
+    for held in np.array_split(order, CHOICE_FOLDS):
+        val, fit = genes[held], genes[np.setdiff1d(order, held)]
         truth = np.asarray(st_log)[:, val]
         predictions = []  # of the fold's genes, candidate by candidate
         for profiles in correlated:
@@ -323,8 +334,8 @@ def choose_assignment(st_log: np.ndarray, units: Metacells, temperatures=TEMPERA
         learned = learned_mapping(st_log, units.profiles, units.sizes, fit, seed=seed, epochs=MAPPING_EPOCHS)
         predictions += [weights @ units.profiles[val].T for weights in learned]
         for c, predicted in enumerate(predictions):
-            scores[c, val] = column_pcc(truth, predicted)
-    return candidates[int(np.argmax(np.median(scores, axis=1)))]
+            scores[c, held] = column_pcc(truth, predicted)
+    return [candidates[c] for c in np.argsort(-np.median(scores, axis=1), kind="stable")]
 
 
 #: Shares of each cell's neighbourhood mean mixed into its cluster assignment, chosen on validation genes.

@@ -118,12 +118,15 @@ class PairedData:
                        slide_size_factors=None if factors is None else factors[rows],
                        cell_basis=None if self.cell_basis is None else self.cell_basis.rows(rows))
 
+    def metacells(self) -> Metacells:
+        """The SC metacells over the shared genes (profile rows in :attr:`shared_sc` order)."""
+        reference = self.reference
+        return Metacells(reference.metacell_profiles_of(self.shared_sc), reference.metacell_sizes, reference.metacell_clusters)
+
     def make_cell_basis(self, seed: int = 0) -> CellBasis:
         """The :class:`~spaim.cell_basis.CellBasis` of these ST cells, from all shared genes on the model's scale."""
         st_log = self.st_log(np.arange(len(self.shared_st)), self.st_size_factors())
-        reference = self.reference
-        units = Metacells(reference.metacell_profiles_of(self.shared_sc), reference.metacell_sizes, reference.metacell_clusters)
-        return build_cell_basis(st_log, units, self.st_spatial, seed=seed)
+        return build_cell_basis(st_log, self.metacells(), self.st_spatial, seed=seed)
 
     def with_slide_setup(self, seed: int = 0, cell_basis: bool = True) -> PairedData:
         """The pair with what its parts share made once over all its cells.

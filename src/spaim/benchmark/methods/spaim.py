@@ -8,7 +8,7 @@ import numpy as np
 
 from spaim.benchmark.inputs import BenchmarkInputs, Fold
 from spaim.benchmark.methods.base import Method, Preprocessing
-from spaim.crossval import spaim_predictor
+from spaim.crossval import make_folds, spaim_predictor
 from spaim.pairing import PairedData, prepare_pair
 
 
@@ -75,6 +75,17 @@ def benchmark_fits(name: str, n_folds: int = 5, seed: int = 0) -> Iterator[tuple
     data = prepare_pair(inputs.st, inputs.sc, allow_non_integer=True, seed=seed, **SpaIMMethod.setup_options)
     for fold in inputs.folds(n_folds, seed):
         yield data, fold, training_positions(data, inputs, fold)
+
+
+def inner_folds(train: np.ndarray, n_inner: int, seed: int = 0) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(k, fit, validation)`` positions of each inner fold of a fit's training positions ``train``.
+
+    The nested protocol of the hand-run studies (``benchmarks/tune_nested.py``,
+    ``benchmarks/transfer_variants.py``): choices scored on these validation genes never see
+    an outer test gene. The split uses ``seed + 1``, so it is not the outer folds' split.
+    """
+    for k, local in enumerate(make_folds(len(train), n_inner, seed + 1)):
+        yield k, np.setdiff1d(train, train[local]), train[local]
 
 
 class SpaIMPaperMethod(SpaIMMethod):
