@@ -372,7 +372,7 @@ API_SETUP_REFUSALS = {
     "widths-not-a-list": (dict(widths=64), "widths=64"),
     "genes-one-string": (dict(genes="Gene50"), "is one string"),
     "architecture-unknown": (dict(architecture="unet"), "architecture='unet' is unknown"),
-    "style-input-unknown": (dict(style_input="noise"), "style_input='noise' is unknown"),
+    "style-input-unknown": (dict(style_input="noise"), "style_input='noise' is unknown"),    "offset-unknown": (dict(offset="zero"), "offset='zero' is unknown"),
 }
 
 

@@ -71,6 +71,8 @@ def _add_setup_options(p: argparse.ArgumentParser) -> None:
     _add_option_flags(g, data=False)
     g.add_argument("--architecture", choices=("cellbasis", "paper"), default="cellbasis",
                    help="cellbasis (default): cell-wide layers through ST-cell features; paper: as published")
+    g.add_argument("--offset", choices=("lowest", "none"), default="lowest",
+                   help="lowest (default): each imputed gene's lowest cell reads 0; none: the generator's values as they come")
     g.add_argument("--epochs", type=int, default=300, help="maximum training epochs (default 300)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     g.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
@@ -86,7 +88,7 @@ def _setup_options(args: argparse.Namespace, **override) -> SetupOptions:
 
 
 def _model_kwargs(args: argparse.Namespace) -> dict:
-    return {"architecture": args.architecture}
+    return {"architecture": args.architecture, "offset": args.offset}
 
 
 def _train_kwargs(args: argparse.Namespace) -> dict:

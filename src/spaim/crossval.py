@@ -19,7 +19,7 @@ from spaim.pairing import PairedData, prepare_pair
 from spaim.training import TrainingPlan, plan_keys, resolve_device
 
 #: Network options of :class:`spaim.SpaIM` accepted by :func:`spaim_predictor`.
-MODEL_KEYS = ("widths", "norm", "architecture", "style_input")
+MODEL_KEYS = ("widths", "norm", "architecture", "style_input", "offset")
 #: Training keywords besides the :class:`spaim.training.TrainingPlan` fields.
 RUN_KEYS = ("device", "progress")
 

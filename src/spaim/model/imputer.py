@@ -33,6 +33,9 @@ _SAVE_FILES = ("settings.json", "module.pt", "reference.npz", "history.csv")
 Norm = Literal[tuple(NORMS)]
 Architecture = Literal[ARCHITECTURES]
 StyleInput = Literal[STYLE_INPUTS]
+#: Where each imputed gene's values start (:meth:`SpaIM.predict`).
+OFFSETS = ("lowest", "none")
+Offset = Literal[OFFSETS]
 
 
 class SpaIM:
@@ -60,6 +63,12 @@ class SpaIM:
         spatial neighbourhood means; :func:`spaim.cell_basis.build_cell_basis`) and the
         generator adds the cluster-transfer path. ``"paper"``: layers as wide as the
         number of ST cells, as published.
+    offset
+        ``"lowest"`` (default): each imputed gene is shifted so that its lowest ST cell
+        reads 0, as cells that do not express a gene read 0 when measured; a mixture of SC
+        profiles otherwise lifts every cell of a gene by the share it borrows from the
+        cell types that express it. The shift changes no gene's correlation with anything.
+        ``"none"``: the generator's values as they come (clipped at 0), as the paper.
     threads
         CPU threads for torch, BLAS and numba while this model computes (default: the
         CPUs this process may use, capped by ``OMP_NUM_THREADS`` when set). On a shared
@@ -92,6 +101,7 @@ class SpaIM:
         norm: Norm = "layer",
         architecture: Architecture = "cellbasis",
         style_input: StyleInput = "constant",
+        offset: Offset = "lowest",
         threads: int | None = None,
         options: SetupOptions | None = None,
         _reference: SCReference | None = None,
@@ -101,23 +111,24 @@ class SpaIM:
         if misplaced:
             raise SpaIMInputError(f"'{misplaced[0]}' is a training option: pass it to model.train(), not to SpaIM().", option=misplaced[0])
         options = SetupOptions.from_kwargs(setup, "SpaIM") if options is None else options
-        check_module_options(widths, norm, architecture, style_input)
+        check_module_options(widths, norm, architecture, style_input, offset)
         self.threads = resolve_threads(threads)
         with thread_limits(self.threads):
             data = prepare_pair(st, sc, options, genes=genes, reference=_reference)
-            self._init_from_data(data, widths, norm, architecture, style_input, options.seed)
+            self._init_from_data(data, widths, norm, architecture, style_input, offset, options.seed)
 
     @classmethod
     def from_paired_data(
         cls, data: PairedData, widths: Sequence[int] = (512, 256), norm: str = "layer", architecture: str = "cellbasis",
-        style_input: str = "constant", seed: int = 0, threads: int | None = None,
+        style_input: str = "constant", offset: str = "lowest", seed: int = 0, threads: int | None = None,
     ) -> SpaIM:
         """A model over already prepared data (used by cross-validation and tiles to share the SC clustering)."""
-        check_module_options(widths, norm, architecture, style_input)
+        check_module_options(widths, norm, architecture, style_input, offset)
         model = cls.__new__(cls)
         model.threads = resolve_threads(threads)
         with thread_limits(model.threads):
-            model._init_from_data(replace(data, options=replace(data.options, seed=seed)), widths, norm, architecture, style_input, seed)
+            model._init_from_data(replace(data, options=replace(data.options, seed=seed)), widths, norm, architecture, style_input,
+                                  offset, seed)
         return model
 
     @property
@@ -126,11 +137,11 @@ class SpaIM:
         return self.data.options
 
     def _init_from_data(
-        self, data: PairedData, widths: Sequence[int], norm: str, architecture: str, style_input: str, seed: int
+        self, data: PairedData, widths: Sequence[int], norm: str, architecture: str, style_input: str, offset: str, seed: int
     ) -> None:
         self.data = data
         self.module_params = {"widths": [int(w) for w in widths], "norm": norm, "architecture": architecture,
-                              "style_input": style_input}
+                              "style_input": style_input, "offset": offset}
         self.seed = seed
         torch.manual_seed(seed)
         basis = None
@@ -212,14 +223,17 @@ class SpaIM:
     def _generate_chunks(
         self, sc_genes: Sequence[str], scale: float, chunk_size: int | None = None
     ) -> Iterator[tuple[slice, np.ndarray]]:
-        """Yield ``(genes, values)``: ST cells x a chunk of ``sc_genes``, clipped at 0 and scaled (float32 views)."""
+        """Yield ``(genes, values)``: ST cells x a chunk of ``sc_genes``, offset, clipped at 0 and scaled (float32 views)."""
         self.module.eval()
         profiles = self.sc_inputs(sc_genes)
         step = resolve_chunk_size(chunk_size, self.data.n_cells)
         for start in range(0, len(profiles), step):
             stop = min(start + step, len(profiles))
             chunk = torch.from_numpy(profiles[start:stop]).to(self.device)
-            generated = self.module.generate(chunk).clamp_(min=0).mul_(scale)
+            generated = self.module.generate(chunk)
+            if self.module_params["offset"] == "lowest":  # every cell of the slide is in the chunk's rows
+                generated.sub_(generated.amin(dim=1, keepdim=True))
+            generated.clamp_(min=0).mul_(scale)
             yield slice(start, stop), generated.cpu().numpy().T
 
     def predict(self, genes: Sequence[str], chunk_size: int | None = None) -> np.ndarray:
@@ -397,10 +411,11 @@ class SpaIM:
             raise SpaIMInputError(f"the SC data lacks {len(missing)} gene(s) the model was trained with (e.g. {list(missing[:3])}): load it with the same SC data.")
         with _corrupt_model_is_input_error(path):  # settings naming an unknown network are damaged too
             check_module_options(module_params["widths"], module_params["norm"], module_params.get("architecture", "paper"),
-                                 module_params.get("style_input", "constant"))
+                                 module_params.get("style_input", "constant"), module_params.get("offset", "none"))
         model = cls(st, sc, _reference=reference, widths=module_params["widths"], norm=module_params["norm"],
                     architecture=module_params.get("architecture", "paper"),
                     style_input=module_params.get("style_input", "constant"),
+                    offset=module_params.get("offset", "none"),  # models saved before the option: as they predicted
                     options=replace(options, seed=stored["seed"]), threads=threads)
         if model.data.shared_st != stored["shared_st"]:
             raise SpaIMInputError("the genes shared by ST and SC differ from those the model was trained on: use the same data.")
@@ -428,7 +443,9 @@ class SpaIM:
 
 
 
-def check_module_options(widths: Sequence[int], norm: str, architecture: str = "cellbasis", style_input: str = "constant") -> None:
+def check_module_options(
+    widths: Sequence[int], norm: str, architecture: str = "cellbasis", style_input: str = "constant", offset: str = "lowest"
+) -> None:
     """Refuse network options the module cannot be built with."""
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths or not all(
         isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 1 for w in widths
@@ -440,6 +457,8 @@ def check_module_options(widths: Sequence[int], norm: str, architecture: str = "
         raise option_error("architecture", architecture, "is unknown", f"use one of {', '.join(map(repr, ARCHITECTURES))}")
     if style_input not in STYLE_INPUTS:
         raise option_error("style_input", style_input, "is unknown", f"use one of {', '.join(map(repr, STYLE_INPUTS))}")
+    if offset not in OFFSETS:
+        raise option_error("offset", offset, "is unknown", f"use one of {', '.join(map(repr, OFFSETS))}")
 
 
 def check_model_destination(path: str | os.PathLike, overwrite: bool, flag: str = "overwrite=True") -> Path:

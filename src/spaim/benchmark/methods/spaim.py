@@ -26,7 +26,7 @@ class SpaIMMethod(Method):
         "spatial mean at a share chosen on validation genes of the fit; 20 ST principal components; their spatial "
         "means), Leiden clusters, cluster means, LayerNorm, widths 512/256, generator compared with the measured genes "
         "by Pearson correlation, Adam lr 1e-4, up to 300 epochs, early stopping on 10% of the training genes (the "
-        "untrained state, plain transfer, competes)"
+        "untrained state, plain transfer, competes), each gene shifted so that its lowest cell reads 0 (offset='lowest')"
     )
     #: Set-up options of this row (the package defaults unless a subclass says otherwise).
     setup_options: dict = {"normalize": True}
@@ -99,8 +99,8 @@ class SpaIMPaperMethod(SpaIMMethod):
         "architecture='paper' (encoder input and decoder output layers as wide as the ST cells, constant style input), "
         "plain log1p, generator compared with the reconstruction by cosine, as published; cluster means and LayerNorm "
         "(the package's earlier defaults), widths 512/256, Adam lr 1e-3, up to 300 epochs, early stopping on 10% of the "
-        "training genes"
+        "training genes, values as generated (offset='none')"
     )
     output_scale = "counts"
     setup_options = {"normalize": False}
-    model_options = {"architecture": "paper", "generator_target": "reconstruction", "similarity": "cosine"}
+    model_options = {"architecture": "paper", "offset": "none", "generator_target": "reconstruction", "similarity": "cosine"}
