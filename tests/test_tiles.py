@@ -46,11 +46,24 @@ def test_each_tile_is_its_own_model_on_the_slide_basis(tiled):
     joined = impute_tiles(data, tiles, job, scheduler=INLINE, progress=False)
     slide = data.with_slide_setup(job.seed)
     alone = impute_tiles(slide.cells(tiles[0]), [np.arange(len(tiles[0]))], job, scheduler=INLINE, progress=False)
-    assert np.array_equal(joined.X[tiles[0]], alone.X)
+    # the same model's values, offset from the tile's own lowest cell instead of the slide's
+    shift = alone.X - joined.X[tiles[0]]
+    assert np.allclose(shift, shift[0], atol=1e-6) and np.all(shift[0] <= 1e-6)
     # a tile cut on its own would normalise and match its cells differently
     own = impute_tiles(replace(data.cells(tiles[0]), slide_size_factors=None), [np.arange(len(tiles[0]))], job,
                        scheduler=INLINE, progress=False)
     assert not np.allclose(own.X, alone.X, atol=1e-4)
+
+
+def test_the_tiles_share_one_offset_the_slides_lowest_cell(tiled):
+    data, tiles, job = tiled
+    joined = impute_tiles(data, tiles, job, scheduler=INLINE, progress=False).X
+    assert np.all(joined.min(axis=0) == 0)
+    tile_lows = np.array([joined[rows].min(axis=0) for rows in tiles])
+    assert np.all(tile_lows.min(axis=0) == 0) and np.any(tile_lows.max(axis=0) > 1e-3)  # not each tile's own
+    none = replace(job, model_params=job.model_params | {"offset": "none"})
+    as_generated = impute_tiles(data, tiles, none, scheduler=INLINE, progress=False).X
+    assert np.allclose(joined, as_generated - as_generated.min(axis=0), atol=1e-6)
 
 
 def test_a_tile_keeps_the_slide_normalisation_and_basis(tiled):

@@ -159,6 +159,9 @@ def impute_tiles(
         job = replace(job, threads=max(1, available_cpus() // workers))
     with thread_limits(job.threads if scheduler == INLINE else None):  # the workers wait for it
         data = data.with_slide_setup(job.seed, cell_basis=job.model_params.get("architecture", "cellbasis") == "cellbasis")
+    # One offset for the slide (the tiles' own lowest cells differ): the tiles give values as generated, the join shifts
+    lowest = job.model_params.get("offset", "lowest") == "lowest"
+    job = replace(job, model_params=job.model_params | {"offset": "none"})
     parent = work_dir if work_dir is not None else (Path(out).parent if out is not None else None)
     with tempfile.TemporaryDirectory(prefix=".spaim-tiles-", dir=parent) as folder:
         paths = [str(Path(folder) / f"tile_{k}.h5ad") for k in range(len(tiles))]
@@ -169,7 +172,7 @@ def impute_tiles(
                     run_tile(piece, data.reference, job, path)
         else:
             _run_on_dask(pieces, data.reference, job, paths, scheduler, workers, progress)
-        return join_tiles(paths, tiles, imputed_frame(data, job.genes, job.seed), out, dtype, job.chunk_size, force)
+        return join_tiles(paths, tiles, imputed_frame(data, job.genes, job.seed), out, dtype, job.chunk_size, force, lowest)
 
 
 def _run_on_dask(pieces, reference, job, paths, scheduler, workers, progress) -> None:
@@ -190,8 +193,13 @@ def join_tiles(
     dtype: np.dtype,
     chunk_size: int | None = None,
     force: bool = False,
+    lowest: bool = False,
 ) -> ad.AnnData | Path:
-    """Join per-tile ``X`` (tile cells x genes) into ``frame``'s cells, a chunk of genes at a time."""
+    """Join per-tile ``X`` (tile cells x genes) into ``frame``'s cells, a chunk of genes at a time.
+
+    ``lowest``: shift each gene so that its lowest cell of the whole slide reads 0 (the
+    slide-wide ``offset="lowest"`` of :class:`spaim.SpaIM`).
+    """
     step = resolve_chunk_size(chunk_size, frame.n_obs, dtype)
     with contextlib.ExitStack() as stack:
         files = [stack.enter_context(h5py.File(p, "r")) for p in paths]
@@ -202,6 +210,8 @@ def join_tiles(
                 block = np.empty((frame.n_obs, cols.stop - cols.start), dtype=dtype)
                 for f, rows in zip(files, tiles):
                     block[rows] = f["X"][:, cols]
+                if lowest:
+                    block -= block.min(axis=0)
                 yield cols, block
 
         if out is None:

@@ -67,7 +67,9 @@ class SpaIM:
         ``"lowest"`` (default): each imputed gene is shifted so that its lowest ST cell
         reads 0, as cells that do not express a gene read 0 when measured; a mixture of SC
         profiles otherwise lifts every cell of a gene by the share it borrows from the
-        cell types that express it. The shift changes no gene's correlation with anything.
+        cell types that express it. The shift changes no gene's correlation with anything;
+        it is taken over the cells the model imputes (tiled imputation,
+        :func:`spaim.tiles.impute_slide`, shifts the joined slide instead of each tile).
         ``"none"``: the generator's values as they come (clipped at 0), as the paper.
     threads
         CPU threads for torch, BLAS and numba while this model computes (default: the
