@@ -36,12 +36,14 @@ def test_impute_genes_file_and_saved_model(files, small_pair):
     out = files / "out.h5ad"
     args = ["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out),
             "--genes-file", str(files / "genes.txt"), "--save-model", str(files / "model"), "--no-confidence",
-            "--precision", "bfloat16", *FAST]
+            "--precision", "bfloat16", "--offset", "none", *FAST]
     assert main(args) == 0
-    assert ad.read_h5ad(out).n_vars == 2 and (files / "model" / "module.pt").exists()
-    assert "confidence" not in ad.read_h5ad(out).var
+    imputed = ad.read_h5ad(out)
+    assert imputed.n_vars == 2 and (files / "model" / "module.pt").exists()
+    assert "confidence" not in imputed.var
     settings = json.loads((files / "model" / "settings.json").read_text())
-    assert settings["train_params"]["precision"] == "bfloat16"  # the flag reached training
+    assert settings["train_params"]["precision"] == "bfloat16"  # the flags reached training and the model
+    assert settings["module_params"]["offset"] == "none" and np.all(np.asarray(imputed.X).min(axis=0) > 0)
 
 
 def test_impute_min_confidence_keeps_only_trusted_genes(files, small_pair, capsys):
