@@ -21,6 +21,8 @@ from spaim._threads import thread_limits
 from spaim.errors import SpaIMInputError, SpaIMWarning
 from spaim.io import check_can_write, os_error_message, read_h5ad, write_csv, write_h5ad
 from spaim.metrics import METRIC_NAMES
+from spaim.model.imputer import OFFSETS
+from spaim.model.networks import ARCHITECTURES
 from spaim.options import SetupOptions
 from spaim.sdata import read_st
 from spaim.training import TrainingPlan, resolve_device
@@ -69,9 +71,9 @@ def _add_option_flags(group, data: bool) -> None:
 def _add_setup_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("preprocessing and model")
     _add_option_flags(g, data=False)
-    g.add_argument("--architecture", choices=("cellbasis", "paper"), default="cellbasis",
+    g.add_argument("--architecture", choices=ARCHITECTURES, default="cellbasis",
                    help="cellbasis (default): cell-wide layers through ST-cell features; paper: as published")
-    g.add_argument("--offset", choices=("lowest", "none"), default="lowest",
+    g.add_argument("--offset", choices=OFFSETS, default="lowest",
                    help="lowest (default): each imputed gene's lowest cell reads 0; none: the generator's values as they come")
     g.add_argument("--epochs", type=int, default=300, help="maximum training epochs (default 300)")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
