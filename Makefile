@@ -19,8 +19,12 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/spaim demo
 
+# Test processes run side by side, one per core, each with one compute thread (more would oversubscribe the cores).
+TEST_WORKERS ?= 2
+ONE_THREAD = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1
+
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q
+	$(ONE_THREAD) $(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
