@@ -6,7 +6,7 @@ any outer test gene: inside each outer fold of the benchmark (5 folds, seed 0), 
 training genes are split into 3 inner folds; the mapping candidates are ranked on the inner
 training genes exactly as the package ranks them (5-fold CV over those genes,
 :func:`spaim.cell_basis.rank_mappings`, whose first candidate is
-:func:`~spaim.cell_basis.choose_assignment`'s pick), and each variant
+the package's single best mapping before 2026-11-27), and each variant
 predicts the inner validation genes (library-size normalised log1p, size factors from the
 inner training genes). No spatial smoothing, as in the ranking itself.
 

@@ -22,7 +22,7 @@ def test_the_basis_does_not_depend_on_how_many_rows_are_read_at_once(slide, monk
     blocked = cell_basis.build_cell_basis(*slide, n_pcs=5)
     np.testing.assert_allclose(blocked.features, whole.features, atol=1e-5)
     np.testing.assert_allclose(blocked.assignment, whole.assignment, atol=1e-6)
-    assert (blocked.mapping, blocked.smoothing) == (whole.mapping, whole.smoothing)
+    assert (blocked.mappings, blocked.smoothing) == (whole.mappings, whole.smoothing)
 
 
 def test_principal_components_match_scikit_learn_on_z_scored_genes(slide):
@@ -83,10 +83,10 @@ def test_the_mapping_is_chosen_by_how_well_it_predicts_held_out_genes(monkeypatc
 
     snapshots = len(cell_basis.MAPPING_EPOCHS)
     monkeypatch.setattr(cell_basis, "learned_mapping", lambda *args, **kwargs: [exact] * snapshots)
-    assert cell_basis.choose_assignment(st_noisy, units).kind == "learned"
+    assert cell_basis.choose_mappings(st_noisy, units)[0].kind == "learned"
     uniform = np.full((len(st), 12), 1 / 12, dtype=np.float32)
     monkeypatch.setattr(cell_basis, "learned_mapping", lambda *args, **kwargs: [uniform] * snapshots)
-    assert cell_basis.choose_assignment(st_noisy, units).kind in ("clusters", "metacells")
+    assert cell_basis.choose_mappings(st_noisy, units)[0].kind in ("clusters", "metacells")
 
 
 def test_ranking_some_genes_ignores_the_others():
@@ -97,15 +97,15 @@ def test_ranking_some_genes_ignores_the_others():
     ranked = cell_basis.rank_mappings(st, units, genes, seed=1)
     assert ranked == cell_basis.rank_mappings(other_genes_changed, units, genes, seed=1)
     assert len(ranked) == len(set(ranked)) == 2 * len(cell_basis.TEMPERATURES) + len(cell_basis.MAPPING_EPOCHS)
-    assert cell_basis.choose_assignment(st, units, seed=1) == cell_basis.rank_mappings(st, units, seed=1)[0]
+    assert cell_basis.choose_mappings(st, units, seed=1) == tuple(cell_basis.rank_mappings(st, units, seed=1)[:2])
 
 
 def test_large_slides_choose_on_a_sample_of_cells_and_map_every_cell(monkeypatch):
     st, units, truth = _typed_slide(seed=5, n_cells=900, n_genes=30)
     coords = np.column_stack([truth + np.random.default_rng(0).normal(0, 0.3, 900), np.zeros(900)])
     seen = []
-    choose = cell_basis.choose_assignment
-    monkeypatch.setattr(cell_basis, "choose_assignment", lambda st_log, *a, **k: seen.append(len(st_log)) or choose(st_log, *a, **k))
+    choose = cell_basis.choose_mappings
+    monkeypatch.setattr(cell_basis, "choose_mappings", lambda st_log, *a, **k: seen.append(len(st_log)) or choose(st_log, *a, **k))
     monkeypatch.setattr(cell_basis, "CHOICE_MAX_CELLS", 300)
     basis = cell_basis.build_cell_basis(st, units, coords, n_pcs=3)
     assert seen == [300] and basis.assignment.shape == (900, 12)

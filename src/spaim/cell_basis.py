@@ -292,25 +292,43 @@ def _choice_rows(n_cells: int, seed: int) -> np.ndarray | None:
 CHOICE_FOLDS = 5
 
 
-def choose_assignment(st_log: np.ndarray, units: Metacells, temperatures=TEMPERATURES, seed: int = 0) -> Mapping:
-    """The :class:`Mapping` whose transfer best predicts held-out genes of the fit.
+#: Best-ranked mappings whose assignments are averaged: the ranking's first changes with its random
+#: split among near-tied candidates (benchmarks/smoothing_nested.py), their mean does less.
+N_MAPPINGS = 2
 
-    Candidates: the correlation softmax over clusters and over metacells at each of
-    ``temperatures``, and the :func:`learned_mapping` after each of :data:`MAPPING_EPOCHS`.
-    Which wins depends on the data: whole cell types suit spots that mix cells, metacells
-    suit single cells, and the gene-wise mapping suits platforms whose panels correlate
-    poorly cell by cell. The first of :func:`rank_mappings` over all the genes (columns of
-    ``st_log``). Fewer than 10 genes: clusters at the middle temperature.
+
+def choose_mappings(
+    st_log: np.ndarray, units: Metacells, temperatures=TEMPERATURES, seed: int = 0, n: int = N_MAPPINGS
+) -> tuple[Mapping, ...]:
+    """The ``n`` best of :func:`rank_mappings`, whose assignments :func:`mean_assignment` averages.
+
+    Fewer than 10 genes: clusters at the middle temperature alone.
     """
     if st_log.shape[1] < 10:
-        return Mapping("clusters", float(np.median(temperatures)))
-    return rank_mappings(st_log, units, temperatures=temperatures, seed=seed)[0]
+        return (Mapping("clusters", float(np.median(temperatures))),)
+    return tuple(rank_mappings(st_log, units, temperatures=temperatures, seed=seed)[:n])
+
+
+def mean_assignment(
+    st_log: np.ndarray, units: Metacells, mappings: Sequence[Mapping], genes: np.ndarray | None = None, seed: int = 0
+) -> np.ndarray:
+    """ST cells x SC metacells: the mean of :func:`assignment_of` over ``mappings``."""
+    total = assignment_of(st_log, units, mappings[0], genes, seed=seed).astype(np.float32)
+    for mapping in mappings[1:]:
+        total += assignment_of(st_log, units, mapping, genes, seed=seed)
+    return total / len(mappings)
 
 
 def rank_mappings(
     st_log: np.ndarray, units: Metacells, genes: np.ndarray | None = None, temperatures=TEMPERATURES, seed: int = 0
 ) -> list[Mapping]:
-    """The candidates of :func:`choose_assignment`, best first by how well their transfer predicts held-out genes.
+    """Every candidate mapping, best first by how well its transfer predicts held-out genes.
+
+    Candidates: the correlation softmax over clusters and over metacells at each of
+    ``temperatures``, and the :func:`learned_mapping` after each of :data:`MAPPING_EPOCHS`.
+    Which wins depends on the data: whole cell types suit spots that mix cells, metacells
+    suit single cells, and the gene-wise mapping suits platforms whose panels correlate
+    poorly cell by cell.
 
     ``genes`` (columns of ``st_log`` and rows of ``units.profiles``; all by default) are
     split into :data:`CHOICE_FOLDS` folds; each fold is predicted by matching cells on the
@@ -397,8 +415,8 @@ class CellBasis:
         averaged over each cell's spatial neighbours (when coordinates are given).
     assignment
         Cells x SC metacells weights, for the transfer path.
-    mapping
-        How ``assignment`` was made, chosen on validation genes.
+    mappings
+        The mappings whose assignments ``assignment`` averages, chosen on validation genes.
     smoothing
         Share of the spatial neighbours' mean assignment mixed into ``assignment``, chosen
         on validation genes (0 without coordinates).
@@ -406,7 +424,7 @@ class CellBasis:
 
     features: np.ndarray
     assignment: np.ndarray
-    mapping: Mapping
+    mappings: tuple[Mapping, ...]
     smoothing: float = 0.0
 
     @property
@@ -447,8 +465,8 @@ def build_cell_basis(
     """
     rows = _choice_rows(st_log.shape[0], seed)
     st_choice = st_log if rows is None else np.asarray(st_log[rows])
-    mapping = choose_assignment(st_choice, units, seed=seed)
-    assignment = assignment_of(st_log, units, mapping, seed=seed)
+    mappings = choose_mappings(st_choice, units, seed=seed)
+    assignment = mean_assignment(st_log, units, mappings, seed=seed)
     n_pcs = int(min(n_pcs, st_log.shape[1] - 1, st_log.shape[0] - 1))
     blocks = [assignment]
     if n_pcs >= 1:
@@ -460,9 +478,9 @@ def build_cell_basis(
         blocks += [np.asarray(neighbours @ b, dtype=np.float32) for b in list(blocks)]
         near = neighbours if rows is None else spatial_neighbours(xy[rows], n_neighbours)
         smoothing = choose_smoothing(
-            st_choice, units.profiles, lambda genes: assignment_of(st_choice, units, mapping, genes, seed=seed),
+            st_choice, units.profiles, lambda genes: mean_assignment(st_choice, units, mappings, genes, seed=seed),
             near, seed=seed,
         )
         assignment = ((1 - smoothing) * assignment + smoothing * np.asarray(neighbours @ assignment)).astype(np.float32)
     features = _standardise_columns_in_place(np.hstack(blocks).astype(np.float32, copy=False))
-    return CellBasis(features=features, assignment=assignment, mapping=mapping, smoothing=smoothing)
+    return CellBasis(features=features, assignment=assignment, mappings=mappings, smoothing=smoothing)

@@ -156,9 +156,10 @@ class SpaIM:
         )
         if basis is not None:
             self.module.cells.set_basis(torch.from_numpy(basis.features), torch.from_numpy(basis.assignment))
-            mapping = basis.mapping
-            self.module_params |= {"mapping": mapping.kind, "temperature": mapping.temperature,
-                                   "mapping_epochs": mapping.epochs, "smoothing": basis.smoothing}
+            mappings = basis.mappings  # averaged; recorded for reading (a load rebuilds the basis from the data)
+            self.module_params |= {"mapping": "+".join(m.kind for m in mappings),
+                                   "temperature": [m.temperature for m in mappings],
+                                   "mapping_epochs": [m.epochs for m in mappings], "smoothing": basis.smoothing}
         self.history: pd.DataFrame | None = None
         self.scale_ = 1.0
         self.is_trained = False
