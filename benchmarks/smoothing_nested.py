@@ -43,7 +43,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from spaim.benchmark.methods.spaim import benchmark_fits, inner_folds
 from spaim.benchmark.scoring import cell_pcc, domains, moran_spearman
-from spaim.cell_basis import SMOOTHING, Metacells, assignment_of, choose_smoothing, rank_mappings, spatial_neighbours
+from spaim.cell_basis import (
+    SMOOTHING, Metacells, assignment_of, assignments_of, choose_smoothing, rank_mappings, spatial_neighbours,
+)
 from spaim.metrics import column_pcc
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
@@ -67,7 +69,7 @@ def outer_panel(data, train: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarr
         measured[:, cols] = st_log[:, val]
         ranked = rank_mappings(st_log, units, fit, seed=SEED)
         mapping = ranked[0]
-        top = [assignment_of(st_log, units, m, fit, seed=SEED).astype(np.float64) for m in ranked[:3]]
+        top = [w.astype(np.float64) for w in assignments_of(st_log, units, ranked[:3], fit, seed=SEED)]
         own = top[0]
         for n in (2, 3):  # the near-tied best mappings averaged instead of the first alone (no smoothing)
             predicted[f"mean_top{n}"][:, cols] = np.mean(top[:n], axis=0) @ profiles[val].T

@@ -35,7 +35,7 @@ import pandas as pd
 
 import spaim.preprocessing as preprocessing
 from spaim.benchmark.methods.spaim import benchmark_fits, inner_folds
-from spaim.cell_basis import assignment_of, rank_mappings
+from spaim.cell_basis import assignment_of, assignments_of, rank_mappings
 from spaim.metrics import column_pcc
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
@@ -61,7 +61,7 @@ def inner_scores(data, train: np.ndarray, wide) -> list[dict]:
         st_log = data.st_log(np.arange(len(data.shared_st)), data.st_size_factors(fit)).astype(np.float64)
         truth = st_log[:, val]
         ranked = rank_mappings(st_log, units, fit, seed=SEED)
-        top = [assignment_of(st_log, units, m, fit, seed=SEED).astype(np.float64) for m in ranked[:3]]
+        top = [w.astype(np.float64) for w in assignments_of(st_log, units, ranked[:3], fit, seed=SEED)]
         row = {"inner": k, "chosen_mapping": f"{ranked[0].kind} {ranked[0].temperature if ranked[0].kind != 'learned' else ranked[0].epochs}"}
         for n, label in ((1, "chosen"), (2, "mean_top2"), (3, "mean_top3")):
             row[label] = np.median(column_pcc(truth, np.mean(top[:n], axis=0) @ profiles[val].T))

@@ -52,6 +52,24 @@ def _typed_slide(seed=0, n_types=4, per_type=3, n_cells=300, n_genes=30):
     return st.astype(np.float32), cell_basis.Metacells(profiles, np.full(n_types * per_type, 10.0), clusters), truth
 
 
+def test_mappings_of_one_kind_share_their_work_and_give_what_each_gives_alone(monkeypatch):
+    st, units, _ = _typed_slide(seed=6)
+    genes = np.arange(20)
+    mappings = [cell_basis.Mapping("learned", epochs=30), cell_basis.Mapping("clusters", 0.2),
+                cell_basis.Mapping("learned", epochs=15), cell_basis.Mapping("clusters", 0.5)]
+    alone = [cell_basis.assignment_of(st, units, m, genes, seed=2) for m in mappings]
+    runs = []
+    learned, affinity = cell_basis.learned_mapping, cell_basis.cluster_affinity
+    monkeypatch.setattr(cell_basis, "learned_mapping", lambda *a, **k: runs.append("learned") or learned(*a, **k))
+    monkeypatch.setattr(cell_basis, "cluster_affinity", lambda *a, **k: runs.append("affinity") or affinity(*a, **k))
+    together = cell_basis.assignments_of(st, units, mappings, genes, seed=2)
+    assert sorted(runs) == ["affinity", "learned"]  # one learned run, one correlation for both temperatures
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a, b)
+    mean = cell_basis.mean_assignment(st, units, mappings[:2], genes, seed=2)
+    np.testing.assert_allclose(mean, (alone[0] + alone[1]) / 2, rtol=1e-6)
+
+
 def test_cluster_weights_on_metacells_transfer_the_cluster_means():
     _, units, _ = _typed_slide()
     weights = np.random.default_rng(1).dirichlet(np.ones(4), 50)

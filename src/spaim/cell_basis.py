@@ -264,16 +264,35 @@ class Metacells:
         return (weights[:, self.clusters] * share).astype(np.float32)
 
 
+def assignments_of(
+    st_log: np.ndarray, units: Metacells, mappings: Sequence[Mapping], genes: np.ndarray | None = None, seed: int = 0
+) -> list[np.ndarray]:
+    """ST cells x SC metacells weights from ``genes`` by each of ``mappings``, in their order.
+
+    Mappings of one kind share their work: one correlation per correlation kind (the
+    temperatures reuse it), one learned run stopped at each requested step count.
+    """
+    steps = [m.epochs for m in mappings if m.kind == "learned"]
+    learned = iter(learned_mapping(st_log, units.profiles, units.sizes, genes, seed=seed, epochs=steps) if steps else [])
+    affinity = {}
+    weights = []
+    for mapping in mappings:
+        if mapping.kind == "learned":
+            weights.append(next(learned))
+            continue
+        if mapping.kind not in affinity:
+            profiles = units.cluster_profiles() if mapping.kind == "clusters" else units.profiles
+            affinity[mapping.kind] = cluster_affinity(st_log, profiles, genes)
+        assigned = soft_assignment(affinity[mapping.kind], mapping.temperature)
+        weights.append(units.from_clusters(assigned) if mapping.kind == "clusters" else assigned)
+    return weights
+
+
 def assignment_of(
     st_log: np.ndarray, units: Metacells, mapping: Mapping, genes: np.ndarray | None = None, seed: int = 0
 ) -> np.ndarray:
     """ST cells x SC metacells weights from ``genes`` by ``mapping``."""
-    if mapping.kind == "learned":
-        return learned_mapping(st_log, units.profiles, units.sizes, genes, seed=seed, epochs=mapping.epochs)
-    if mapping.kind == "clusters":
-        affinity = cluster_affinity(st_log, units.cluster_profiles(), genes)
-        return units.from_clusters(soft_assignment(affinity, mapping.temperature))
-    return soft_assignment(cluster_affinity(st_log, units.profiles, genes), mapping.temperature)
+    return assignments_of(st_log, units, [mapping], genes, seed=seed)[0]
 
 
 #: Cells sampled to choose the mapping and the smoothing on larger slides (a sample judges the
@@ -312,10 +331,11 @@ def choose_mappings(
 def mean_assignment(
     st_log: np.ndarray, units: Metacells, mappings: Sequence[Mapping], genes: np.ndarray | None = None, seed: int = 0
 ) -> np.ndarray:
-    """ST cells x SC metacells: the mean of :func:`assignment_of` over ``mappings``."""
-    total = assignment_of(st_log, units, mappings[0], genes, seed=seed).astype(np.float32)
-    for mapping in mappings[1:]:
-        total += assignment_of(st_log, units, mapping, genes, seed=seed)
+    """ST cells x SC metacells: the mean of the weights of :func:`assignments_of` over ``mappings``."""
+    weights = assignments_of(st_log, units, mappings, genes, seed=seed)
+    total = np.asarray(weights[0], dtype=np.float32)  # summed into in place: no third cells x metacells array
+    for other in weights[1:]:
+        total += other
     return total / len(mappings)
 
 
