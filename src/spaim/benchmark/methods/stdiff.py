@@ -28,8 +28,9 @@ LEARNING_RATE = 0.00016046744893538737  # test-stDiff.py's tuned value
 #: Why stDiff is not run on a CPU (figures from benchmarks/peer_step_time.py, benchmarks/results/peer_step_time.txt).
 CPU_REASON = (
     "not run on CPU: 900 epochs per fold at its defaults, 4.5 s CPU per epoch on the smallest pair = 5.6 h per dataset "
-    "(benchmarks/results/peer_step_time.txt); on an H200 GPU a fold took 36-47 s (slideseq_cerebellum) and 296 s "
-    "(osmfish_cortex): 5 folds exceed the 15 GPU-min of a session"
+    "(benchmarks/results/peer_step_time.txt); it runs on a CUDA GPU (one H200: a fold takes 36-47 s on slideseq_cerebellum, "
+    "90 s on visium_lymphnode, 296 s on osmfish_cortex), and this dataset's remaining folds have not fitted into the "
+    "15 GPU-min of the sessions so far"
 )
 
 
@@ -44,8 +45,8 @@ class StDiffMethod(Method):
     settings = (
         "test-stDiff.py defaults: DiT depth 6, 16 heads, mlp_ratio 4, 900 epochs, lr 1.6e-4, 1500 cosine diffusion steps, "
         "noise_std 10; batch 2048 / hidden 512 under 512 genes, else 512 / 1024 (the README's rule); "
-        "run on a CUDA GPU only (Slide-seq: one H200; MERFISH: one H100 shared by 9 folds at once, "
-        "so its times are under that sharing)"
+        "run on a CUDA GPU only (Slide-seq: one H200; MERFISH: one H100 shared by 9 folds at once; seqFISH, Visium: "
+        "one H200 shared by 2 folds at once, Visium fold 3 alone; the fold times are under that sharing)"
     )
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
@@ -53,7 +54,7 @@ class StDiffMethod(Method):
 
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if device.type == "cpu" and not self.options.get("allow_cpu", False):
-            raise RuntimeError(CPU_REASON)
+            raise RuntimeError(f"from fold {fold.index}: {CPU_REASON}")
         stdiff_model = import_stdiff()
         from model.sample import sample_stDiff
         from model.stDiff_scheduler import NoiseScheduler
