@@ -45,6 +45,17 @@ def test_confidence_regression_orders_new_genes_despite_skewed_features_and_an_e
     assert pcc.min() <= confidence.min() and confidence.max() <= pcc.max()  # reads as a PCC the panel has seen
 
 
+def test_forward_selection_keeps_the_informative_features_and_leaves_out_noise():
+    rng = np.random.default_rng(1)
+    features, pcc = _skewed_genes(rng, 200)  # only sc_mean and sc_spread carry signal
+    new_features, new_pcc = _skewed_genes(rng, 100)
+    selected = ConfidenceRegressor().fit(features, pcc)
+    everything = ConfidenceRegressor(forward=False).fit(features, pcc)
+    assert set(selected.columns_) == {"sc_mean", "sc_spread"}
+    assert len(everything.columns_) == len(FEATURES)
+    assert spearmanr(selected.predict(new_features), new_pcc)[0] >= spearmanr(everything.predict(new_features), new_pcc)[0]
+
+
 def test_held_out_predictions_follow_the_planted_strength(fitted):
     _, held, table, *_ , strength = fitted
     assert spearmanr(held.pcc, strength[: len(held.pcc)])[0] > 0.7

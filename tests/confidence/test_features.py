@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spaim.confidence.features import FEATURES, gene_features
+from spaim.confidence.features import FEATURES, gene_features, reference_pcc
 
 
 def _panel(rng, n=12, k=5):
@@ -46,3 +46,29 @@ def test_seed_agreement_is_high_for_matching_predictions_and_low_for_unrelated_o
     second = np.column_stack([first[:, 0] + rng.normal(0, 0.05, 200), rng.gamma(2.0, 1.0, 200)])
     table = gene_features(_panel(rng, k=5)[:2], np.ones(5), _panel(rng), np.zeros(12), [first, second])
     assert table.loc[0, "seed_agreement"] > 0.9 and abs(table.loc[1, "seed_agreement"]) < 0.3
+
+
+def test_reference_pcc_is_high_for_a_gene_the_panel_determines_and_low_for_noise():
+    rng = np.random.default_rng(2)
+    states = np.repeat(np.arange(6), 20)  # 120 metacells in 6 cell states
+    centres = rng.normal(0, 3, size=(6, 20))
+    panel = (centres[states] + rng.normal(0, 0.3, size=(120, 20))).T  # 20 panel genes x 60 metacells
+    determined = 2 * centres[states, 4] + rng.normal(0, 0.3, 120)  # follows the states the panel sees
+    noise = rng.normal(0, 1, 120)  # unrelated to them
+    table = gene_features(np.zeros((2, 5)), np.ones(5), _panel(rng), np.zeros(12), [rng.gamma(2.0, 1.0, (50, 2))],
+                          metacells=np.vstack([determined, noise]), panel_metacells=panel)
+    assert table.loc[0, "reference_pcc"] > 0.8
+    assert abs(table.loc[1, "reference_pcc"]) < 0.4
+
+
+def test_reference_pcc_leaves_out_the_excluded_panel_genes():
+    rng = np.random.default_rng(3)
+    panel = rng.normal(size=(10, 40))  # no shared structure: only a gene's own copy can predict it
+    copy = panel[[2]].copy()
+    kept = reference_pcc(copy, panel)
+    exclude = np.zeros((1, 10), bool)
+    exclude[0, 2] = True
+    left_out = reference_pcc(copy, panel, exclude)
+    assert kept[0] > left_out[0] + 0.2
+    assert np.isnan(gene_features(np.zeros((1, 5)), np.ones(5), _panel(rng), np.zeros(12), [rng.gamma(2.0, 1.0, (50, 1))])
+                    ["reference_pcc"]).all()  # no metacells given

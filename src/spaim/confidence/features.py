@@ -15,10 +15,15 @@ import pandas as pd
 from spaim.metrics import column_pcc
 
 #: Column names of :func:`gene_features`, in order.
-FEATURES = ("sc_mean", "sc_spread", "sc_active_clusters", "profile_similarity", "neighbour_pcc", "pred_spread", "seed_agreement")
+FEATURES = (
+    "sc_mean", "sc_spread", "sc_active_clusters", "profile_similarity", "neighbour_pcc", "pred_spread", "seed_agreement",
+    "reference_pcc",
+)
 
 #: Panel genes whose held-out PCC is averaged for ``neighbour_pcc``.
 N_NEIGHBOURS = 5
+#: Most metacells averaged for ``reference_pcc`` (a quarter of them on small references).
+N_REFERENCE_NEIGHBOURS = 15
 
 
 def _unit_rows(profiles: np.ndarray) -> np.ndarray:
@@ -31,6 +36,50 @@ def _unit_rows(profiles: np.ndarray) -> np.ndarray:
 def profile_correlations(profiles: np.ndarray, panel_profiles: np.ndarray) -> np.ndarray:
     """Genes x panel genes Pearson correlation of cluster profiles."""
     return _unit_rows(np.asarray(profiles, np.float64)) @ _unit_rows(np.asarray(panel_profiles, np.float64)).T
+
+
+def _standardised(x: np.ndarray) -> np.ndarray:
+    """Columns centred and scaled to unit variance (constant columns stay zero)."""
+    sd = x.std(axis=0)
+    return np.divide(x - x.mean(axis=0), sd, out=np.zeros_like(x), where=sd > 0)
+
+
+def reference_pcc(metacells: np.ndarray, panel_metacells: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
+    """How well the panel genes predict each gene within the SC reference.
+
+    Each metacell's value of a gene is predicted as the mean over its nearest metacells in
+    the space of the panel genes (standardised; the metacell itself left out), and the
+    prediction is correlated with the gene's actual metacell values. This is the SC-side
+    analogue of imputation from the panel: a gene that the panel's cell states do not
+    determine in the reference will not be determined by them on the slide either.
+
+    Parameters
+    ----------
+    metacells
+        Genes x metacells log expression of the genes to describe.
+    panel_metacells
+        Panel genes x metacells log expression.
+    exclude
+        Genes x panel genes mask of panel genes to leave out of a gene's neighbour search
+        (itself, or genes held out with it); genes sharing a mask share one search.
+    """
+    metacells = np.asarray(metacells, np.float64)
+    panel = _standardised(np.asarray(panel_metacells, np.float64).T)  # metacells x panel genes
+    n = panel.shape[0]
+    k = int(np.clip(n // 4, 1, N_REFERENCE_NEIGHBOURS))
+    if exclude is None:
+        exclude = np.zeros((len(metacells), panel.shape[1]), bool)
+    patterns, group = np.unique(np.asarray(exclude, bool), axis=0, return_inverse=True)
+    out = np.full(len(metacells), np.nan)
+    for g, pattern in enumerate(patterns):
+        x = panel[:, ~pattern]
+        distance = -2 * x @ x.T + (x**2).sum(axis=1)[:, None] + (x**2).sum(axis=1)[None, :]
+        np.fill_diagonal(distance, np.inf)
+        neighbours = np.argsort(distance, axis=1)[:, :k]
+        rows = np.flatnonzero(group.ravel() == g)
+        values = metacells[rows].T  # metacells x genes
+        out[rows] = column_pcc(values[neighbours].mean(axis=1), values)
+    return out
 
 
 def _prediction_features(predictions: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +99,8 @@ def gene_features(
     panel_pcc: np.ndarray,
     predictions: Sequence[np.ndarray],
     exclude: np.ndarray | None = None,
+    metacells: np.ndarray | None = None,
+    panel_metacells: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Features of each gene that predict its imputation accuracy.
 
@@ -67,6 +118,9 @@ def gene_features(
     exclude
         Genes x panel genes boolean mask of panel genes not to use for a gene (itself, or
         genes held out with it).
+    metacells, panel_metacells
+        Genes x metacells and panel genes x metacells log expression of the SC reference
+        (for ``reference_pcc``; NaN without them).
 
     Returns
     -------
@@ -87,6 +141,9 @@ def gene_features(
     ``seed_agreement``
         Mean correlation over cells between the predictions of models with different
         seeds (NaN with a single prediction).
+    ``reference_pcc``
+        How well the panel genes predict the gene among the SC metacells
+        (:func:`reference_pcc`).
     """
     profiles = np.asarray(profiles, np.float64)
     weights = np.asarray(cluster_weights, np.float64) / np.sum(cluster_weights)
@@ -112,6 +169,8 @@ def gene_features(
             "neighbour_pcc": neighbour_pcc,
             "pred_spread": pred_spread,
             "seed_agreement": agreement,
+            "reference_pcc": (np.full(len(profiles), np.nan) if metacells is None
+                              else reference_pcc(metacells, panel_metacells, exclude)),
         },
         columns=list(FEATURES),
     )
