@@ -35,8 +35,9 @@ FLOORS = ("libsize", "gene_mean", "knn", "cluster_transfer")
 NOT_AVAILABLE = {
     "spatialscope": (
         "no package on the index; its defaults train 18,554 steps of batch 256 on the smallest reference "
-        "(slideseq_cerebellum) and one step did not finish on this 2-core CPU (3.7 GB resident, stopped by the OOM "
-        "killer; benchmarks/peer_step_time.py): it needs a CUDA GPU"
+        "(slideseq_cerebellum) and one step takes 21 s of CPU on this machine (1 thread, 4.4 GB resident; "
+        "benchmarks/peer_step_time.py): 108 h of training per fold against the benchmark's 1 h per dataset; "
+        "it needs a CUDA GPU, and the sessions' GPU time went to stDiff"
     ),
 }
 
