@@ -6,7 +6,8 @@ import scipy.sparse as sp
 from spaim.cell_basis import Metacells
 from spaim.options import SetupOptions
 from spaim.preprocessing import (
-    MAX_METACELLS, build_sc_reference, cluster_profiles, leiden_clusters, log1p_counts, log1p_dense, metacells, size_factors,
+    MAX_METACELLS, build_sc_reference, cluster_profiles, leiden_clusters, log1p_counts, log1p_dense, metacells, neighbour_graph,
+    size_factors,
 )
 
 
@@ -90,7 +91,7 @@ def test_log1p_dense_reads_genes_x_cells_with_cells_axis_1():
 
 
 def test_leiden_on_a_reference_above_scanpys_exact_search_limit():
-    """Regression: >= 8,192 cells took scanpy's pynndescent route and failed on scipy >= 1.17."""
+    """Regression: >= 8,192 cells took scanpy's pynndescent route and failed on scipy >= 1.17; the graph is now exact at every size."""
     rng = np.random.default_rng(0)
     n_cells, n_types = 10_000, 4
     types = rng.integers(0, n_types, n_cells)
@@ -103,3 +104,18 @@ def test_leiden_on_a_reference_above_scanpys_exact_search_limit():
     agreement = pd.crosstab(labels, types).max(axis=1).sum() / n_cells
     assert agreement > 0.99  # the clusters recover the planted cell types
     assert np.array_equal(labels, leiden_clusters(counts, resolution=0.1, seed=0))
+
+
+def test_neighbour_graph_has_scanpys_umap_weights():
+    import anndata as ad
+    import scanpy as sc
+
+    rng = np.random.default_rng(1)
+    embedding = (rng.normal(0, 3, (5, 10))[rng.integers(0, 5, 400)] + rng.normal(size=(400, 10))).astype(np.float32)
+    reference = ad.AnnData(obs=pd.DataFrame(index=np.arange(400).astype(str)))
+    reference.obsm["X_pca"] = embedding
+    sc.pp.neighbors(reference, n_neighbors=15, use_rep="X_pca")
+    graph = neighbour_graph(embedding)
+    assert np.allclose(graph.toarray(), reference.obsp["connectivities"].toarray(), atol=1e-6)
+    assert ((graph != 0) != (reference.obsp["connectivities"] != 0)).nnz == 0  # the same edges
+    assert abs(graph - graph.T).max() == 0 and graph.diagonal().max() == 0

@@ -10,7 +10,6 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.neighbors import KNeighborsTransformer
 
 from spaim._threads import preserve_torch_threads
 from spaim.errors import SpaIMInputError
@@ -71,7 +70,7 @@ def leiden_clusters(
 
 
 def _leiden_of_embedding(embedding: ad.AnnData, resolution: float, n_clusters: int | None, seed: int) -> np.ndarray:
-    graph = _knn_graph(embedding, seed)
+    graph = neighbour_graph(embedding.obsm["X_pca"])
     if n_clusters is None:
         return leiden_on_graph(graph, resolution, seed)
     return leiden_with_n_clusters(graph, n_clusters, seed)
@@ -129,18 +128,6 @@ def _pca_embedding(counts: Matrix, seed: int, n_top_genes: int = 2000) -> ad.Ann
     return adata
 
 
-def _knn_graph(adata: ad.AnnData, seed: int) -> ad.AnnData:
-    """Add scanpy's neighbour graph on the principal components of :func:`_pca_embedding`."""
-    import scanpy as sc
-
-    with warnings.catch_warnings(), preserve_torch_threads():
-        warnings.simplefilter("ignore")
-        n_neighbors = min(15, adata.n_obs - 1)
-        transformer = _knn_transformer(adata.n_obs, n_neighbors)
-        sc.pp.neighbors(adata, n_neighbors=n_neighbors, random_state=seed, transformer=transformer)
-    return adata
-
-
 def _check_varying(log_expr: sp.csr_matrix) -> None:
     """Refuse a reference whose cells are (nearly) all alike: PCA would return NaN."""
     log_expr = sp.csr_matrix(log_expr, dtype=np.float64)
@@ -154,37 +141,99 @@ def _check_varying(log_expr: sp.csr_matrix) -> None:
         )
 
 
-#: scanpy searches neighbours exactly below this many cells and with pynndescent above it.
-_SCANPY_EXACT_MAX_CELLS = 8192
+#: Neighbours per cell of the Leiden graph (scanpy's default).
+N_GRAPH_NEIGHBOURS = 15
+#: UMAP's binary search for each cell's kernel width: steps, tolerance, and the floor as a share of the mean distance.
+_SIGMA_STEPS, _SIGMA_TOLERANCE, _MIN_SIGMA_SHARE = 64, 1e-5, 1e-3
 
 
-def _knn_transformer(n_cells: int, n_neighbors: int) -> KNeighborsTransformer | None:
-    """None (scanpy's own exact search) for small references, else the same exact search made explicit.
+def neighbour_graph(embedding: np.ndarray, n_neighbors: int = N_GRAPH_NEIGHBOURS) -> sp.csr_matrix:
+    """Weighted kNN graph of cells: exact Euclidean neighbours, UMAP's fuzzy-union weights.
 
-    Above ``_SCANPY_EXACT_MAX_CELLS`` cells scanpy 1.11 switches to pynndescent, whose
-    result is a scipy sparse *array*; scanpy then calls ``getnnz`` on it, which sparse arrays
-    lack from scipy 1.17 on, so every real-sized reference failed. scikit-learn's
-    transformer returns a sparse matrix, is exact and deterministic, and searches in chunks
-    (bounded memory, time quadratic in cells: about 2 s of CPU for 20,000 cells).
+    The weights are those of ``scanpy.pp.neighbors`` (``umap.fuzzy_simplicial_set`` with
+    local connectivity 1; McInnes et al. 2018), computed here with numpy: each cell's
+    neighbour at distance ``d`` gets ``exp(-(d - rho) / sigma)``, ``rho`` the distance to its
+    nearest other cell and ``sigma`` found by bisection so that the weights of its
+    ``n_neighbors - 1`` neighbours sum to ``log2(n_neighbors)``; the graph is then
+    symmetrised as ``W + W.T - W * W.T``. Through scanpy the same graph cost about 8 s of
+    CPU per process in numba compilation before any cell was touched. The search is
+    exact and chunked (scikit-learn, brute force: bounded memory, about 2 s of CPU for
+    20,000 cells), so the graph does not depend on a random approximate search.
+
+    Parameters
+    ----------
+    embedding
+        Cells x components (e.g. principal components).
+    n_neighbors
+        Neighbours per cell, the cell itself included (as scanpy counts them).
     """
-    if n_cells < _SCANPY_EXACT_MAX_CELLS:
-        return None
-    return KNeighborsTransformer(n_neighbors=n_neighbors, algorithm="brute", metric="euclidean")
+    from sklearn.neighbors import NearestNeighbors
+
+    embedding = np.asarray(embedding, dtype=np.float32)
+    n = embedding.shape[0]
+    k = int(min(n_neighbors, n - 1))  # as the callers asked scanpy for min(n_neighbors, cells - 1)
+    if k < 2:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    search = NearestNeighbors(algorithm="brute", metric="euclidean").fit(embedding)
+    distances, indices = search.kneighbors(n_neighbors=k - 1)
+    # kneighbors() without a query leaves each cell out: put it back in front, at distance 0, as scanpy has it
+    indices = np.hstack([np.arange(n)[:, None], indices])
+    distances = np.hstack([np.zeros((n, 1)), distances]).astype(np.float32)
+    rho, sigma = _kernel_widths(distances, k)
+    offset = distances - rho[:, None]
+    decay = np.exp(-(np.maximum(offset, 0) / np.where(sigma == 0, 1, sigma)[:, None]))
+    weights = np.where((offset <= 0) | (sigma[:, None] == 0), np.float32(1.0), decay).astype(np.float32)
+    weights[:, 0] = 0  # no edge from a cell to itself
+    directed = sp.csr_matrix((weights.ravel(), (np.repeat(np.arange(n), k), indices.ravel())), shape=(n, n))
+    directed.eliminate_zeros()
+    graph = directed + directed.T - directed.multiply(directed.T)
+    graph.eliminate_zeros()
+    return sp.csr_matrix(graph, dtype=np.float32)
 
 
-def leiden_on_graph(graph: ad.AnnData, resolution: float, seed: int) -> np.ndarray:
-    """Leiden clusters (integer labels) of a scanpy neighbour graph at ``resolution``."""
+def _kernel_widths(distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """UMAP's ``rho`` (nearest non-zero distance) and ``sigma`` (bisection) per cell, all cells at once."""
+    n = distances.shape[0]
+    positive = distances > 0
+    rho = np.where(positive.any(axis=1), distances[np.arange(n), positive.argmax(axis=1)], 0).astype(np.float32)
+    offset = distances[:, 1:] - rho[:, None]
+    target = np.log2(k)
+    ceiling = float(np.finfo(np.float32).max)
+    lo, hi, mid = np.zeros(n), np.full(n, ceiling), np.ones(n)
+    searching = np.ones(n, dtype=bool)
+    for _ in range(_SIGMA_STEPS):
+        total = np.zeros(n)
+        for j in range(offset.shape[1]):  # summed in column order, as UMAP's loop does
+            d = offset[:, j]
+            total += np.where(d > 0, np.exp(-(np.maximum(d, 0) / mid)), 1.0)
+        searching &= np.abs(total - target) >= _SIGMA_TOLERANCE
+        if not searching.any():
+            break
+        over = searching & (total > target)
+        under = searching & ~over
+        hi = np.where(over, mid, hi)
+        lo = np.where(under, mid, lo)
+        mid = np.where(over | (under & (hi < ceiling)), (lo + hi) / 2, np.where(under, mid * 2, mid))
+    sigma = mid.astype(np.float32)
+    floor = _MIN_SIGMA_SHARE * np.where(rho > 0, distances.mean(axis=1), distances.mean())
+    return rho, np.maximum(sigma, floor.astype(np.float32))
+
+
+def leiden_on_graph(graph: sp.spmatrix, resolution: float, seed: int) -> np.ndarray:
+    """Leiden clusters (integer labels) of a weighted cell graph (e.g. :func:`neighbour_graph`) at ``resolution``."""
     import scanpy as sc
 
+    cells = ad.AnnData(obs=pd.DataFrame(index=np.arange(graph.shape[0]).astype(str)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sc.tl.leiden(
-            graph, resolution=resolution, random_state=seed, flavor="igraph", n_iterations=2, directed=False, key_added="_k"
+            cells, resolution=resolution, random_state=seed, flavor="igraph", n_iterations=2, directed=False,
+            adjacency=sp.csr_matrix(graph), key_added="_k",
         )
-    return graph.obs["_k"].astype(int).to_numpy()
+    return cells.obs["_k"].astype(int).to_numpy()
 
 
-def leiden_with_n_clusters(graph: ad.AnnData, n_clusters: int, seed: int) -> np.ndarray:
+def leiden_with_n_clusters(graph: sp.spmatrix, n_clusters: int, seed: int) -> np.ndarray:
     """Leiden on a neighbour graph, bisecting the resolution to give ``n_clusters`` (or the closest count)."""
     lo, hi = 0.01, 10.0
     best = leiden_on_graph(graph, 1.0, seed)
