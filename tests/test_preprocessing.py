@@ -106,12 +106,13 @@ def test_leiden_on_a_reference_above_scanpys_exact_search_limit():
     assert np.array_equal(labels, leiden_clusters(counts, resolution=0.1, seed=0))
 
 
-def test_neighbour_graph_has_scanpys_umap_weights():
+def test_neighbour_graph_has_scanpys_umap_weights_and_edges():
     import anndata as ad
     import scanpy as sc
 
     rng = np.random.default_rng(1)
     embedding = (rng.normal(0, 3, (5, 10))[rng.integers(0, 5, 400)] + rng.normal(size=(400, 10))).astype(np.float32)
+    embedding[[7, 8, 9]] = embedding[6]  # duplicate cells: ties at distance 0, as in real references
     reference = ad.AnnData(obs=pd.DataFrame(index=np.arange(400).astype(str)))
     reference.obsm["X_pca"] = embedding
     sc.pp.neighbors(reference, n_neighbors=15, use_rep="X_pca")

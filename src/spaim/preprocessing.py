@@ -70,7 +70,7 @@ def leiden_clusters(
 
 
 def _leiden_of_embedding(embedding: ad.AnnData, resolution: float, n_clusters: int | None, seed: int) -> np.ndarray:
-    graph = neighbour_graph(embedding.obsm["X_pca"])
+    graph = neighbour_graph(graph_representation(embedding))
     if n_clusters is None:
         return leiden_on_graph(graph, resolution, seed)
     return leiden_with_n_clusters(graph, n_clusters, seed)
@@ -147,18 +147,30 @@ N_GRAPH_NEIGHBOURS = 15
 _SIGMA_STEPS, _SIGMA_TOLERANCE, _MIN_SIGMA_SHARE = 64, 1e-5, 1e-3
 
 
+#: Up to this many genes, cells are compared on their scaled expression rather than on principal components (scanpy's rule).
+_MAX_GENES_WITHOUT_PCS = 50
+
+
+def graph_representation(adata: ad.AnnData) -> np.ndarray:
+    """What the neighbour graph compares: ``X`` for a panel of at most 50 genes, else ``obsm["X_pca"]`` (as scanpy does)."""
+    x = adata.X if adata.n_vars <= _MAX_GENES_WITHOUT_PCS else adata.obsm["X_pca"]
+    return x.toarray() if sp.issparse(x) else np.asarray(x)
+
+
 def neighbour_graph(embedding: np.ndarray, n_neighbors: int = N_GRAPH_NEIGHBOURS) -> sp.csr_matrix:
     """Weighted kNN graph of cells: exact Euclidean neighbours, UMAP's fuzzy-union weights.
 
-    The weights are those of ``scanpy.pp.neighbors`` (``umap.fuzzy_simplicial_set`` with
-    local connectivity 1; McInnes et al. 2018), computed here with numpy: each cell's
-    neighbour at distance ``d`` gets ``exp(-(d - rho) / sigma)``, ``rho`` the distance to its
-    nearest other cell and ``sigma`` found by bisection so that the weights of its
+    The graph of ``scanpy.pp.neighbors`` (``umap.fuzzy_simplicial_set`` with local
+    connectivity 1; McInnes et al. 2018), computed with numpy: each cell's neighbour at
+    distance ``d`` gets ``exp(-(d - rho) / sigma)``, ``rho`` the distance to its nearest
+    other cell and ``sigma`` found by bisection so that the weights of its
     ``n_neighbors - 1`` neighbours sum to ``log2(n_neighbors)``; the graph is then
     symmetrised as ``W + W.T - W * W.T``. Through scanpy the same graph cost about 8 s of
-    CPU per process in numba compilation before any cell was touched. The search is
-    exact and chunked (scikit-learn, brute force: bounded memory, about 2 s of CPU for
-    20,000 cells), so the graph does not depend on a random approximate search.
+    CPU per process in numba compilation before any cell was touched. Neighbours are
+    found as scanpy's exact search finds them (ties between duplicate cells included), so
+    the Leiden clusters of the bundled references and ST panels are the ones scanpy gave;
+    the search is exact at every size (scikit-learn, brute force, chunked: bounded memory,
+    about 2 s of CPU for 20,000 cells), where scanpy switches to an approximate one.
 
     Parameters
     ----------
@@ -169,21 +181,27 @@ def neighbour_graph(embedding: np.ndarray, n_neighbors: int = N_GRAPH_NEIGHBOURS
     """
     from sklearn.neighbors import NearestNeighbors
 
-    embedding = np.asarray(embedding, dtype=np.float32)
+    embedding = np.asarray(embedding)
     n = embedding.shape[0]
     k = int(min(n_neighbors, n - 1))  # as the callers asked scanpy for min(n_neighbors, cells - 1)
     if k < 2:
         return sp.csr_matrix((n, n), dtype=np.float32)
+    # The cells are queried as new points, as scanpy's search does: each finds itself (ties with duplicate cells
+    # ordered as scanpy gets them), a column of cells themselves is added only if no row starts with itself, and
+    # a cell's distance to itself reads 0 (the search computes it as a rounding error)
     search = NearestNeighbors(algorithm="brute", metric="euclidean").fit(embedding)
-    distances, indices = search.kneighbors(n_neighbors=k - 1)
-    # kneighbors() without a query leaves each cell out: put it back in front, at distance 0, as scanpy has it
-    indices = np.hstack([np.arange(n)[:, None], indices])
-    distances = np.hstack([np.zeros((n, 1)), distances]).astype(np.float32)
+    distances, indices = search.kneighbors(embedding, n_neighbors=k + 1)
+    if not np.any(indices[:, 0] == np.arange(n)):
+        indices = np.hstack([np.arange(n)[:, None], indices])
+        distances = np.hstack([np.zeros((n, 1)), distances])
+    itself = indices == np.arange(n)[:, None]
+    distances[itself] = 0
+    indices, distances, itself = indices[:, :k], distances[:, :k].astype(np.float32), itself[:, :k]
     rho, sigma = _kernel_widths(distances, k)
     offset = distances - rho[:, None]
     decay = np.exp(-(np.maximum(offset, 0) / np.where(sigma == 0, 1, sigma)[:, None]))
     weights = np.where((offset <= 0) | (sigma[:, None] == 0), np.float32(1.0), decay).astype(np.float32)
-    weights[:, 0] = 0  # no edge from a cell to itself
+    weights[itself] = 0  # no edge from a cell to itself
     directed = sp.csr_matrix((weights.ravel(), (np.repeat(np.arange(n), k), indices.ravel())), shape=(n, n))
     directed.eliminate_zeros()
     graph = directed + directed.T - directed.multiply(directed.T)

@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from spaim.downstream.expression import dense
 from spaim.errors import SpaIMInputError
-from spaim.preprocessing import leiden_clusters, leiden_on_graph, leiden_with_n_clusters, neighbour_graph
+from spaim.preprocessing import graph_representation, leiden_clusters, leiden_on_graph, leiden_with_n_clusters, neighbour_graph
 from spaim.validation import expression_matrix
 
 
@@ -44,7 +44,7 @@ def cluster_cells(
         sc.pp.scale(work, max_value=10)
         n_comps = max(1, min(n_pcs, work.n_vars - 1, work.n_obs - 1))
         sc.pp.pca(work, n_comps=n_comps, random_state=seed)
-    graph = neighbour_graph(work.obsm["X_pca"], n_neighbors)
+    graph = neighbour_graph(graph_representation(work), n_neighbors)
     labels = leiden_on_graph(graph, 1.0, seed) if n_clusters is None else leiden_with_n_clusters(graph, n_clusters, seed)
     return labels.astype(str)
 
