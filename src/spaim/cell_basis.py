@@ -169,7 +169,8 @@ def learned_mapping(
     The cells x genes prediction is never formed: with ``A`` the units x cells weights and
     ``S`` the units x genes profiles, a gene's cosine is ``sum_u S * (A @ T)`` over
     ``sqrt(sum_u S * (A A^T @ S))``, ``T`` being the measured values with unit-norm columns,
-    so a step costs two units x cells products and memory stays units x cells.
+    so a step costs a few units x cells x genes products (``A^T S`` first, never the units x
+    units ``A A^T``, which costs units times more) and memory stays units x cells.
     """
     import torch
 
@@ -192,7 +193,7 @@ def learned_mapping(
     for epoch in range(1, max(snapshots) + 1):
         weights = torch.softmax(logits, dim=1) * mass
         agreement = (source * (weights @ target)).sum(dim=0)
-        norm = ((weights @ weights.T @ source) * source).sum(dim=0).clamp_min(1e-16).sqrt()
+        norm = ((weights @ (weights.T @ source)) * source).sum(dim=0).clamp_min(1e-16).sqrt()  # cells-long products only
         loss = -(agreement / norm).mean()
         optimizer.zero_grad()
         loss.backward()
