@@ -169,8 +169,9 @@ def learned_mapping(
     The cells x genes prediction is never formed: with ``A`` the units x cells weights and
     ``S`` the units x genes profiles, a gene's cosine is ``sum_u S * (A @ T)`` over
     ``sqrt(sum_u S * (A A^T @ S))``, ``T`` being the measured values with unit-norm columns,
-    so a step costs a few units x cells x genes products (``A^T S`` first, never the units x
-    units ``A A^T``, which costs units times more) and memory stays units x cells.
+    so a step costs a few units x cells products (``A A^T S`` multiplied in whichever order
+    costs less: ``A (A^T S)`` when genes are fewer than half the units) and memory stays
+    units x cells.
     """
     import torch
 
@@ -189,11 +190,19 @@ def learned_mapping(
             weights = (torch.softmax(logits, dim=1) * mass).T.numpy()
         return (weights * (weights.shape[0] / weights.sum())).astype(np.float32)
 
+    # A A^T S costs units^2 x (cells + genes), A (A^T S) 2 x units x cells x genes: take the cheaper order
+    if 2 * source.shape[1] < source.shape[0]:
+        def aat_s(weights):
+            return weights @ (weights.T @ source)
+    else:
+        def aat_s(weights):
+            return weights @ weights.T @ source
+
     taken = {0: cells_by_units()} if 0 in snapshots else {}
     for epoch in range(1, max(snapshots) + 1):
         weights = torch.softmax(logits, dim=1) * mass
         agreement = (source * (weights @ target)).sum(dim=0)
-        norm = ((weights @ (weights.T @ source)) * source).sum(dim=0).clamp_min(1e-16).sqrt()  # cells-long products only
+        norm = (aat_s(weights) * source).sum(dim=0).clamp_min(1e-16).sqrt()
         loss = -(agreement / norm).mean()
         optimizer.zero_grad()
         loss.backward()
