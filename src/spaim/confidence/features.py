@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from spaim.cell_basis import zscore_columns
 from spaim.metrics import column_pcc
 
 #: Column names of :func:`gene_features`, in order.
@@ -38,10 +39,10 @@ def profile_correlations(profiles: np.ndarray, panel_profiles: np.ndarray) -> np
     return _unit_rows(np.asarray(profiles, np.float64)) @ _unit_rows(np.asarray(panel_profiles, np.float64)).T
 
 
-def _standardised(x: np.ndarray) -> np.ndarray:
-    """Columns centred and scaled to unit variance (constant columns stay zero)."""
-    sd = x.std(axis=0)
-    return np.divide(x - x.mean(axis=0), sd, out=np.zeros_like(x), where=sd > 0)
+def _squared_distances(x: np.ndarray) -> np.ndarray:
+    """Rows x rows squared Euclidean distances of ``x``."""
+    squares = (x**2).sum(axis=1)
+    return squares[:, None] + squares[None, :] - 2 * x @ x.T
 
 
 def reference_pcc(metacells: np.ndarray, panel_metacells: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
@@ -64,16 +65,18 @@ def reference_pcc(metacells: np.ndarray, panel_metacells: np.ndarray, exclude: n
         (itself, or genes held out with it); genes sharing a mask share one search.
     """
     metacells = np.asarray(metacells, np.float64)
-    panel = _standardised(np.asarray(panel_metacells, np.float64).T)  # metacells x panel genes
+    panel = zscore_columns(np.asarray(panel_metacells, np.float64).T)  # metacells x panel genes
     n = panel.shape[0]
     k = int(np.clip(n // 4, 1, N_REFERENCE_NEIGHBOURS))
     if exclude is None:
         exclude = np.zeros((len(metacells), panel.shape[1]), bool)
     patterns, group = np.unique(np.asarray(exclude, bool), axis=0, return_inverse=True)
+    # Distances over all panel genes once; a pattern subtracts its few left-out genes' share (one gene per
+    # panel gene scored while nested) instead of redoing the whole product for every gene.
+    everything = _squared_distances(panel)
     out = np.full(len(metacells), np.nan)
     for g, pattern in enumerate(patterns):
-        x = panel[:, ~pattern]
-        distance = -2 * x @ x.T + (x**2).sum(axis=1)[:, None] + (x**2).sum(axis=1)[None, :]
+        distance = everything - _squared_distances(panel[:, pattern])
         np.fill_diagonal(distance, np.inf)
         neighbours = np.argsort(distance, axis=1)[:, :k]
         rows = np.flatnonzero(group.ravel() == g)
