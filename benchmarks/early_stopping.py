@@ -1,7 +1,7 @@
 """Which benchmark folds keep SpaIM's untrained state (hand-run, not a test).
 
 With the default ``cellbasis`` architecture the generator starts as plain transfer (each
-ST cell's mixture of the gene's SC metacell profiles; the learned departures start at zero)
+ST cell's mixture of the gene's SC metacell profiles; the gate on the learned departure starts at 0)
 and that untrained state competes in early stopping. This script refits SpaIM on the
 benchmark's own folds (same inputs, genes, folds and seed as ``spaim benchmark``'s
 ``spaim`` row) and records, per fold, how many epochs ran, whether the kept weights are

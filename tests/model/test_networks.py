@@ -79,3 +79,16 @@ def test_cellbasis_generator_adds_the_metacell_transfer_path():
     assert torch.allclose(generated, sc[:, 6:] @ module.cells.assignment.T, atol=1e-6)
     out = module(torch.rand(3, 40), sc)
     assert out.reconstruction.shape == out.generation.shape == (3, 40)
+
+
+def test_cellbasis_departure_starts_shut_and_scales_with_each_genes_transfer():
+    module = _cellbasis_module().eval()
+    sc = torch.rand(2, 6 + 9)
+    sc[1, 6:] *= 10  # the second gene's metacell profile, and so its transfer, ten times as spread
+    transfer = sc[:, 6:] @ module.cells.assignment.T
+    with torch.no_grad():
+        assert torch.equal(module.generate(sc), transfer)  # the gate starts at 0: a decoder at random init is silent
+        module.gate.fill_(0.5)
+        departure = module.generate(sc) - transfer
+    rms = departure.pow(2).mean(dim=1).sqrt()
+    assert torch.allclose(rms, 0.5 * transfer.std(dim=1), rtol=1e-4)

@@ -427,6 +427,11 @@ class SpaIM:
                 "the ST counts differ from those the model was trained on (same cell names, other values, e.g. another "
                 "slide): load it with the ST data it was trained on, or train a new model on these data."
             )
+        if model.module.cells is not None and "gate" not in state:
+            raise SpaIMInputError(
+                f"the saved model in '{path}' comes from an earlier spaim, whose cell-basis generator had no gate on its "
+                "learned departure: train the model again with this version and save it."
+            )
         with _corrupt_model_is_input_error(path):
             model.module.load_state_dict(state)
         model.device = resolve_device(device)

@@ -55,12 +55,12 @@ def training_positions(data: PairedData, inputs: BenchmarkInputs, fold: Fold) ->
 
 
 def kept_untrained_transfer(model) -> bool:
-    """Whether a trained cell-basis SpaIM kept its untrained state: the decoder, started at zero, still is.
+    """Whether a trained cell-basis SpaIM kept its untrained state: the gate on its learned departure, started at 0, still is.
 
     The generator is then the plain transfer (early stopping found no better epoch); always
     False for ``architecture="paper"``, whose network starts from random weights.
     """
-    return model.module.cells is not None and all(not layer.weight.any() for layer in model.module.decoder.layers)
+    return model.module.cells is not None and not model.module.gate.any()
 
 
 def benchmark_fits(name: str, n_folds: int = 5, seed: int = 0) -> Iterator[tuple[PairedData, Fold, np.ndarray]]:
