@@ -183,7 +183,7 @@ class SpaIM:
         progress
             Show a progress bar.
         **plan
-            Fields of :class:`spaim.training.TrainingPlan` (``max_epochs=300``, ``lr``: 1e-4 for
+            Fields of :class:`spaim.training.TrainingPlan` (``max_epochs=300``, ``lr``: 3e-3 for
             the cell-basis architecture, 1e-3 for the paper's (``ARCHITECTURE_LR``),
             ``batch_size=64``, ``validation_fraction=0.1``, ``patience=20``,
             ``generator_target="measured"``, ``augment_copies=0``, ``similarity="pearson"``,

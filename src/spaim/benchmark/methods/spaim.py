@@ -25,9 +25,10 @@ class SpaIMMethod(Method):
         "mapping; the two ranked best by 5-fold cross-validation over the fit's training genes averaged, then mixed with "
         "the cells' 8-neighbour "
         "spatial mean at a share chosen on validation genes of the fit; 20 ST principal components; their spatial "
-        "means), Leiden clusters, cluster means, LayerNorm, widths 512/256, generator compared with the measured genes "
-        "by Pearson correlation, Adam lr 1e-4, up to 300 epochs, early stopping on 10% of the training genes (the "
-        "untrained state, plain transfer, competes), each gene shifted so that its lowest cell reads 0 (offset='lowest')"
+        "means), Leiden clusters, cluster means, LayerNorm, widths 512/256, the learned departure rescaled to the spread "
+        "of each gene's transfer behind a gate starting at 0, generator compared with the measured genes by Pearson "
+        "correlation, Adam lr 3e-3, up to 300 epochs, early stopping on 10% of the training genes (the untrained "
+        "state, plain transfer, competes), each gene shifted so that its lowest cell reads 0 (offset='lowest')"
     )
     #: Set-up options of this row (the package defaults unless a subclass says otherwise).
     setup_options: dict = {"normalize": True}
