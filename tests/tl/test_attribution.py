@@ -31,7 +31,7 @@ def test_cell_basis_generator_is_tapped_too(small_pair):
     x = torch.from_numpy(model.sc_inputs(model.data.reference.genes[:5]))
     with torch.no_grad():
         assert torch.allclose(_FusionTaps(model.module, 1)(x, style_input(model.module, x)), model.module.generate(x).mean(dim=1), atol=1e-6)
-    for layer in model.module.decoder.layers:  # a decoder at its zero start: only the transfer path speaks
+    for layer in model.module.decoder.layers:  # weights at zero ignore content and style: only transfer and biases speak
         torch.nn.init.zeros_(layer.weight)
     table = spaim.tl.attribute(model, model.data.reference.genes[:10].tolist(), n_samples=3)
     assert (table[["content", "style"]].to_numpy() == 0).all()

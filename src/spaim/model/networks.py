@@ -44,7 +44,7 @@ def relative_departure(decoded: torch.Tensor, transfer: torch.Tensor) -> torch.T
     Adam step of the decoder moved every gene's profile by about the same amount, which
     swamped the genes whose transfer varies little over cells (most of a panel, on the
     scale-free Pearson loss): validation genes lost from the first epoch at every step size
-    tried, and 24 of 25 benchmark fits kept the untrained transfer (README, step 4).
+    tried, and 24 of 25 benchmark fits kept the untrained transfer (README, "Where it stands").
     """
     rms = decoded.pow(2).mean(dim=1, keepdim=True).sqrt()
     return decoded / (rms + 1e-6) * transfer.std(dim=1, keepdim=True)
@@ -95,8 +95,9 @@ class SpaIMModule(nn.Module):
     transfer path from the gene's ``n_metacells`` SC metacell profile, so that what the
     network learns is how each gene departs from the pattern its SC cells give in the
     tissue: the departure, rescaled to the spread of the gene's transfer
-    (:func:`relative_departure`), enters through a scalar ``gate`` that starts at 0. A gene's SC input (``sc`` below) is then its cluster profile followed by its
-    metacell profile. Without it (``"paper"``) the first encoder layer and the decoder
+    (:func:`relative_departure`), enters through a scalar ``gate`` that starts at 0. A
+    gene's SC input (``sc`` below) is then its cluster profile followed by its metacell
+    profile. Without it (``"paper"``) the first encoder layer and the decoder
     layers are ``n_cells`` wide, as in the paper, and the SC input is the cluster profile.
     """
 
