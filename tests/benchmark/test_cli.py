@@ -1,4 +1,5 @@
 import argparse
+import shutil
 
 import pandas as pd
 import pytest
@@ -44,3 +45,38 @@ def test_options_are_parsed_by_method():
     }
     with pytest.raises(SpaIMInputError, match="METHOD.KEY=VALUE"):
         cli._options(["epochs=3"])
+
+
+def test_carry_reruns_the_given_methods_and_keeps_the_earlier_rows_of_the_others(pair_files, run, tmp_path):
+    st, sc = pair_files
+    data = ["--st", st, "--sc", sc, "--name", "merfish", "--folds", "3", "--quiet"]
+    earlier = tmp_path / "earlier"
+    shutil.copytree(run[1], earlier / "cache")  # kNN's folds are reused; the shared cache is left as it was
+    args = parse(*data, "--methods", "knn,gene_mean", "--out", str(earlier))
+    assert args.func(args) == 0
+    now = tmp_path / "now"
+    args = parse(*data, "--methods", "gene_mean", "--carry", str(earlier), "--out", str(now))
+    assert args.func(args) == 0
+    before, after = pd.read_csv(earlier / "summary.csv"), pd.read_csv(now / "summary.csv")
+    assert list(after["method"]) == list(before["method"])  # the earlier run's order
+    knn = after["method"] == "knn"
+    pd.testing.assert_frame_equal(after[knn].reset_index(drop=True), before[before["method"] == "knn"].reset_index(drop=True))
+    per_gene = pd.read_csv(now / "per_gene.csv")
+    assert set(per_gene["method"]) == {"knn", "gene_mean"}
+    assert "**Carried rows.**" in (now / "report.md").read_text() and "merfish: knn." in (now / "report.md").read_text()
+
+
+def test_carry_from_other_folds_is_refused_before_anything_is_written(pair_files, run, tmp_path):
+    st, sc = pair_files
+    earlier = tmp_path / "earlier"
+    shutil.copytree(run[1], earlier / "cache")  # kNN's folds are reused; the shared cache is left as it was
+    data = ["--st", st, "--sc", sc, "--name", "merfish", "--methods", "knn", "--quiet"]
+    args = parse(*data, "--folds", "3", "--out", str(earlier))
+    assert args.func(args) == 0
+    args = parse(*data[:-3], "--methods", "gene_mean", "--quiet", "--folds", "2", "--carry", str(earlier), "--out", str(tmp_path / "now"))
+    with pytest.raises(SpaIMInputError, match="other genes per fold"):
+        args.func(args)
+    assert not (tmp_path / "now").exists()
+    args = parse(*data, "--carry", str(tmp_path / "nowhere"), "--out", str(tmp_path / "now"))
+    with pytest.raises(SpaIMInputError, match="no per_gene.csv or summary.csv"):
+        args.func(args)

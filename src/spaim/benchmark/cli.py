@@ -6,6 +6,7 @@ import argparse
 import shlex
 from pathlib import Path
 
+from spaim.benchmark.carry import CarriedRows
 from spaim.benchmark.plots import metric_boxplots, save, spatial_maps
 from spaim.benchmark.protocol import DatasetResult, DatasetSpec, run_benchmark
 from spaim.benchmark.report import MARKERS, best_peer, cell_level_table, per_gene_table, summary_table, write_report
@@ -36,6 +37,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output folder (created); its cache/ lets a rerun resume")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: report from the cache, methods with missing folds marked not finished")
+    p.add_argument("--carry", metavar="DIR",
+                   help="take the rows of every method not in --methods from an earlier run's output folder (e.g. "
+                        "docs/benchmark), checked to hold out the same genes per fold; the report names them")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -43,18 +47,21 @@ def register(subparsers) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark described by ``args``; the exit code."""
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     options = _options(args.option)
-    results = run_benchmark(
-        _datasets(args), _split(args.methods), args.folds, args.seed, out / "cache",
-        options, args.timeout, progress=not args.quiet, run_missing=not args.report_only,
+    datasets = _datasets(args)
+    carry = CarriedRows.read(args.carry) if args.carry else None
+    results = run_benchmark(  # makes out/cache as results come: a run refused at its checks writes nothing
+        datasets, _split(args.methods), args.folds, args.seed, out / "cache",
+        options, args.timeout, progress=not args.quiet, run_missing=not args.report_only, carry=carry,
     )
-    write_outputs(results, out, _command(args), args.folds, args.seed, options)
+    out.mkdir(parents=True, exist_ok=True)
+    write_outputs(results, out, _command(args), args.folds, args.seed, options, args.carry or "")
     return 0
 
 
 def write_outputs(
-    results: list[DatasetResult], out: Path, command: str, folds: int, seed: int, options: dict[str, dict] | None = None
+    results: list[DatasetResult], out: Path, command: str, folds: int, seed: int, options: dict[str, dict] | None = None,
+    carried_from: str = "",
 ) -> None:
     """``per_gene.csv``, ``summary.csv``, the PNGs and ``report.md`` in ``out`` (each written atomically)."""
     per_gene = per_gene_table(results)
@@ -71,7 +78,11 @@ def write_outputs(
             if maps is not None:
                 figures[name].append(save(maps, out / f"maps_{name}.png").name)
     with atomic_path(out / "report.md", force=True) as tmp:
-        write_report(tmp, summary, figures, command, folds, seed, options, per_gene)
+        write_report(tmp, summary, figures, command, folds, seed, options, per_gene, _carried(results), carried_from)
+
+
+def _carried(results: list[DatasetResult]) -> dict[str, list[str]]:
+    return {r.spec.name: r.carried() for r in results if r.carried()}
 
 
 def _command(args: argparse.Namespace) -> str:
@@ -83,6 +94,8 @@ def _command(args: argparse.Namespace) -> str:
     words += [w for item in args.option for w in ("--option", item)]
     if args.timeout is not None:
         words += ["--timeout", f"{args.timeout:g}"]
+    if args.carry:
+        words += ["--carry", args.carry]
     words += ["--out", args.out]
     return shlex.join(words)
 

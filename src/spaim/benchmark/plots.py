@@ -40,7 +40,8 @@ def spatial_maps(
     if coords is None or result.runs.get(method) is None or result.runs[method].status != "ok":
         return None
     genes = representative_genes(per_gene, result.spec.name, method, markers, scoring)
-    names = [method] + ([peer] if peer is not None else [])
+    # A carried peer (``--carry``) has scores but no predictions to draw.
+    names = [method] + ([peer] if peer is not None and result.runs[peer].prediction is not None else [])
     columns = [("measured", result.truth_panel(scoring))] + [(name, result.prediction_panel(name, scoring)) for name in names]
     fig, axes = plt.subplots(len(genes), len(columns), figsize=(3.4 * len(columns), 3.2 * len(genes)), squeeze=False)
     scores = per_gene[(per_gene["dataset"] == result.spec.name) & (per_gene["scoring"] == scoring)].set_index(["method", "gene"])

@@ -12,6 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 from tqdm.auto import tqdm
 
 from spaim.benchmark.cache import MethodCache, fingerprint
+from spaim.benchmark.carry import CarriedRows, CarriedScores
 from spaim.benchmark.inputs import ST_LABELS_KEY, BenchmarkInputs, Fold, build_inputs
 from spaim.benchmark.methods import NOT_AVAILABLE, method_class
 from spaim.benchmark.worker import Job, start
@@ -41,6 +42,7 @@ class MethodRun:
     wall_s: float = float("nan")
     peak_mb: float = float("nan")
     prediction: np.ndarray | None = None  # ST cells x shared genes, held-out predictions
+    carried: CarriedScores | None = None  # scores taken from an earlier run instead of predictions
 
 
 @dataclass
@@ -70,12 +72,20 @@ class DatasetResult:
     def ok_methods(self) -> list[str]:
         return [m for m, run in self.runs.items() if run.status == "ok"]
 
+    def carried(self) -> list[str]:
+        """The methods whose rows come from an earlier run (``--carry``)."""
+        return [m for m, run in self.runs.items() if run.carried is not None]
+
     def per_gene(self) -> pd.DataFrame:
         """Metrics of every held-out gene of every method that ran, under every scoring."""
         tables = []
         for scoring in SCORINGS:
             measured = self.truth_panel(scoring)
             for method in self.ok_methods():
+                if self.runs[method].carried is not None:
+                    carried = self.runs[method].carried.per_gene
+                    tables.append(carried[carried["scoring"] == scoring])
+                    continue
                 predicted = self.prediction_panel(method, scoring)
                 for fold in self.folds:
                     genes = [self.inputs.st_genes[i] for i in fold.test]
@@ -101,6 +111,10 @@ class DatasetResult:
             measured = self.truth_panel(scoring)
             reference = domains(measured, seed=self.seed)
             for method in self.ok_methods():
+                if self.runs[method].carried is not None:
+                    carried = self.runs[method].carried.cell_level
+                    rows += carried[carried["scoring"] == scoring].to_dict("records")
+                    continue
                 predicted = self.prediction_panel(method, scoring)
                 found = domains(predicted, len(np.unique(reference)), seed=self.seed)
                 rows.append({
@@ -123,6 +137,7 @@ def run_benchmark(
     timeout_s: float | None = None,
     progress: bool = True,
     run_missing: bool = True,
+    carry: CarriedRows | None = None,
 ) -> list[DatasetResult]:
     """Run every method on every dataset over the same folds, resuming from ``cache_dir``.
 
@@ -145,6 +160,10 @@ def run_benchmark(
     run_missing
         Run the folds missing from the cache (default); ``False`` reports from the cache
         alone, a method with missing folds getting a status that says how many.
+    carry
+        An earlier run's rows: on each dataset, its methods not in ``methods`` are carried
+        (scores, status, time) instead of run, after checking that it used the same folds.
+        The methods keep the earlier run's order, new ones after them.
     """
     for method in methods:
         if method not in NOT_AVAILABLE:
@@ -155,7 +174,14 @@ def run_benchmark(
     for spec in datasets:
         inputs = build_inputs(read_h5ad(spec.st_path, "ST"), read_h5ad(spec.sc_path, "SC"), spec.ignore_case, spec.allow_non_integer)
         result = DatasetResult(spec, inputs, inputs.folds(folds, seed), seed=seed)
-        for method in methods:
+        earlier = carry.methods(spec.name) if carry is not None else []
+        if set(earlier) - set(methods):
+            carry.check_folds(spec.name, inputs.st_genes, result.folds)
+        for method in [*earlier, *(m for m in methods if m not in earlier)]:
+            if method not in methods:
+                status, scores = carry.scores(spec.name, method)
+                result.runs[method] = MethodRun(status.status, status.wall_s, status.peak_mb, carried=scores)
+                continue
             bar.set_postfix_str(f"{spec.name}: {method}")
             if method in NOT_AVAILABLE:  # a peer that cannot run here keeps its row, with the measured reason
                 result.runs[method] = MethodRun(status=f"not run: {NOT_AVAILABLE[method]}")

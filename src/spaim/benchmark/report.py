@@ -112,6 +112,7 @@ def marker_table(per_gene: pd.DataFrame, scoring: str = "normalized") -> pd.Data
 def write_report(
     path: Path, summary: pd.DataFrame, figures: dict[str, list[str]], command: str, folds: int, seed: int,
     options: dict[str, dict] | None = None, per_gene: pd.DataFrame | None = None,
+    carried: dict[str, list[str]] | None = None, carried_from: str = "",
 ) -> None:
     """``report.md``: protocol, methods, the normalised then the raw tables, floors, per-gene wins, failures."""
     methods = [m for m in dict.fromkeys(summary["method"]) if m not in NOT_AVAILABLE]  # those have a "Not run" line below
@@ -136,6 +137,7 @@ def write_report(
         "measured. ACC ranks every method that ran (floors included) on the mean of each metric, per scoring. "
         "Each method runs in its own process: `wall_s` is its time in set-up, fitting and prediction summed over folds "
         "(interpreter start and imports excluded), `peak_mb` the largest peak resident memory (VmHWM) of that process.", "",
+        *_carried_lines(carried, carried_from),
         f"Floors: {', '.join(FLOORS)} (see `spaim.benchmark.methods.floors` and `spaim.baselines`). A method whose "
         "median PCC does not beat a floor is marked below it.", "",
         "## Methods", "",
@@ -172,6 +174,16 @@ def write_report(
     if len(failed):
         lines += ["## Failures", ""] + [f"- {r.dataset} / {r.method}: {r.status}" for r in failed.itertuples()] + [""]
     path.write_text("\n".join(lines))
+
+
+def _carried_lines(carried: dict[str, list[str]] | None, source: str) -> list[str]:
+    """Which rows this run did not make (``--carry``), so that no reader takes them for fresh ones."""
+    if not carried:
+        return []
+    lists = "; ".join(f"{dataset}: {', '.join(methods)}" for dataset, methods in carried.items())
+    return [f"**Carried rows.** Not rerun here; scores, status, time and memory as the earlier run `{source}` measured "
+            f"them on the same folds (checked gene by gene); ACC and the per-gene comparisons include them; their maps "
+            f"are not drawn. {lists}.", ""]
 
 
 HOW_DEFAULTS_WERE_CHOSEN = (
