@@ -133,37 +133,6 @@ def spatial_neighbours(coords: np.ndarray, k: int = 8) -> sp.csr_matrix:
 #: Softmax temperatures for the soft assignment of ST cells to SC clusters, chosen on validation genes.
 TEMPERATURES = (0.02, 0.05, 0.1, 0.2, 0.5)
 
-#: Entropic regularisations of the balanced-transport candidates (:func:`balanced_transport`).
-TRANSPORT_EPS = (0.2, 0.5, 1.0)
-TRANSPORT_ITERATIONS = 500
-
-
-def balanced_transport(affinity: np.ndarray, sizes: np.ndarray, eps: float, iterations: int = TRANSPORT_ITERATIONS) -> np.ndarray:
-    """Cells x units weights of the entropic optimal transport between ST cells and SC units.
-
-    Every ST cell carries the same mass and every unit (metacell) its share of the SC cells,
-    at cost ``1 - affinity`` and entropic regularisation ``eps`` (Sinkhorn); each cell's row
-    of the plan, rescaled to sum to 1, is its weights. That is the softmax of
-    ``affinity / eps`` (:func:`soft_assignment`) with one factor per unit, set so that the
-    units' total weights match their sizes: as in SpaOTsc, no SC population can be left
-    out or over-used, which the softmax alone allows. ``eps`` of 0.2 or more keeps every
-    kernel entry above ``exp(-10)``, so plain float32 scaling needs no log domain; memory
-    is one cells x units array.
-    """
-    kernel = np.exp((np.asarray(affinity, dtype=np.float32) - 1) / np.float32(eps))
-    target = (np.asarray(sizes, dtype=np.float64) / np.sum(sizes)).astype(np.float32)
-    cell_mass = np.float32(1 / kernel.shape[0])
-    unit_scale = np.ones(kernel.shape[1], dtype=np.float32)
-    for step in range(iterations):
-        cell_scale = cell_mass / (kernel @ unit_scale)
-        received = kernel.T @ cell_scale
-        if step % 10 == 0 and np.abs(received * unit_scale - target).sum() < 1e-4:
-            break
-        unit_scale = target / received
-    kernel *= unit_scale  # in place: the rows' own scale drops out when they are made to sum to 1
-    kernel /= kernel.sum(axis=1, keepdims=True)
-    return kernel
-
 
 def _validation_split(n_genes: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
     order = np.random.default_rng(seed).permutation(n_genes)
@@ -274,11 +243,9 @@ class Mapping:
     ----------
     kind
         ``"clusters"``: softmax over correlations with the cluster means; ``"metacells"``:
-        the same with each metacell; ``"transport"``: :func:`balanced_transport` on the
-        correlations with each metacell; ``"learned"``: :func:`learned_mapping`.
+        the same with each metacell; ``"learned"``: :func:`learned_mapping`.
     temperature
-        The softmax temperature of a correlation kind, the entropic regularisation of the
-        transport (NaN for the learned one).
+        The softmax temperature of a correlation kind (NaN for the learned one).
     epochs
         Adam steps of the learned kind (0 for the others).
     """
@@ -323,13 +290,10 @@ def assignments_of(
         if mapping.kind == "learned":
             weights.append(next(learned))
             continue
-        of = "clusters" if mapping.kind == "clusters" else "metacells"  # transport reuses the metacells' correlations
-        if of not in affinity:
-            affinity[of] = cluster_affinity(st_log, units.cluster_profiles() if of == "clusters" else units.profiles, genes)
-        if mapping.kind == "transport":
-            weights.append(balanced_transport(affinity[of], units.sizes, mapping.temperature))
-            continue
-        assigned = soft_assignment(affinity[of], mapping.temperature)
+        if mapping.kind not in affinity:
+            profiles = units.cluster_profiles() if mapping.kind == "clusters" else units.profiles
+            affinity[mapping.kind] = cluster_affinity(st_log, profiles, genes)
+        assigned = soft_assignment(affinity[mapping.kind], mapping.temperature)
         weights.append(units.from_clusters(assigned) if mapping.kind == "clusters" else assigned)
     return weights
 
@@ -391,8 +355,7 @@ def rank_mappings(
     """Every candidate mapping, best first by how well its transfer predicts held-out genes.
 
     Candidates: the correlation softmax over clusters and over metacells at each of
-    ``temperatures``, the :func:`balanced_transport` to the metacells at each of
-    :data:`TRANSPORT_EPS`, and the :func:`learned_mapping` after each of :data:`MAPPING_EPOCHS`.
+    ``temperatures``, and the :func:`learned_mapping` after each of :data:`MAPPING_EPOCHS`.
     Which wins depends on the data: whole cell types suit spots that mix cells, metacells
     suit single cells, and the gene-wise mapping suits platforms whose panels correlate
     poorly cell by cell.
@@ -405,7 +368,6 @@ def rank_mappings(
     """
     genes = np.arange(st_log.shape[1]) if genes is None else np.asarray(genes)
     candidates = [Mapping(kind, float(t)) for kind in ("clusters", "metacells") for t in temperatures]
-    candidates += [Mapping("transport", float(e)) for e in TRANSPORT_EPS]
     candidates += [Mapping("learned", epochs=e) for e in MAPPING_EPOCHS]
     scores = np.zeros((len(candidates), len(genes)))
     order = np.random.default_rng(seed).permutation(len(genes))
@@ -417,8 +379,6 @@ def rank_mappings(
         for profiles in correlated:
             affinity = cluster_affinity(st_log, profiles, fit)  # once per fold and kind; temperatures reuse it
             predictions += [soft_assignment(affinity, t) @ profiles[val].T for t in temperatures]
-        # ``affinity`` is now the metacells' (the second of ``correlated``): the transport reuses it
-        predictions += [balanced_transport(affinity, units.sizes, e) @ units.profiles[val].T for e in TRANSPORT_EPS]
         learned = learned_mapping(st_log, units.profiles, units.sizes, fit, seed=seed, epochs=MAPPING_EPOCHS)
         predictions += [weights @ units.profiles[val].T for weights in learned]
         for c, predicted in enumerate(predictions):
