@@ -1,5 +1,6 @@
 import argparse
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -47,36 +48,35 @@ def test_options_are_parsed_by_method():
         cli._options(["epochs=3"])
 
 
-def test_carry_reruns_the_given_methods_and_keeps_the_earlier_rows_of_the_others(pair_files, run, tmp_path):
+def _report_from(cache, out: Path, *argv):
+    """``spaim benchmark --report-only`` over a copy of the module's cache (kNN ran, SpaGE failed): no method runs."""
+    shutil.copytree(cache, out / "cache")
+    args = parse(*argv, "--name", "merfish", "--report-only", "--quiet", "--out", str(out))
+    assert args.func(args) == 0
+
+
+def test_carry_keeps_the_earlier_rows_of_the_methods_not_given(pair_files, run, tmp_path):
     st, sc = pair_files
-    data = ["--st", st, "--sc", sc, "--name", "merfish", "--folds", "3", "--quiet"]
-    earlier = tmp_path / "earlier"
-    shutil.copytree(run[1], earlier / "cache")  # kNN's folds are reused; the shared cache is left as it was
-    args = parse(*data, "--methods", "knn,gene_mean", "--out", str(earlier))
-    assert args.func(args) == 0
+    _report_from(run[1], tmp_path / "earlier", "--st", st, "--sc", sc, "--methods", "knn,spage", "--folds", "3")
     now = tmp_path / "now"
-    args = parse(*data, "--methods", "gene_mean", "--carry", str(earlier), "--out", str(now))
-    assert args.func(args) == 0
-    before, after = pd.read_csv(earlier / "summary.csv"), pd.read_csv(now / "summary.csv")
+    _report_from(run[1], now, "--st", st, "--sc", sc, "--methods", "spage", "--folds", "3", "--carry", str(tmp_path / "earlier"))
+    before, after = pd.read_csv(tmp_path / "earlier" / "summary.csv"), pd.read_csv(now / "summary.csv")
     assert list(after["method"]) == list(before["method"])  # the earlier run's order
     knn = after["method"] == "knn"
     pd.testing.assert_frame_equal(after[knn].reset_index(drop=True), before[before["method"] == "knn"].reset_index(drop=True))
-    per_gene = pd.read_csv(now / "per_gene.csv")
-    assert set(per_gene["method"]) == {"knn", "gene_mean"}
-    assert "**Carried rows.**" in (now / "report.md").read_text() and "merfish: knn." in (now / "report.md").read_text()
+    assert set(pd.read_csv(now / "per_gene.csv")["method"]) == {"knn"}  # spage failed: no per-gene rows
+    report = (now / "report.md").read_text()
+    assert "**Carried rows.**" in report and "merfish: knn." in report
 
 
 def test_carry_from_other_folds_is_refused_before_anything_is_written(pair_files, run, tmp_path):
     st, sc = pair_files
-    earlier = tmp_path / "earlier"
-    shutil.copytree(run[1], earlier / "cache")  # kNN's folds are reused; the shared cache is left as it was
-    data = ["--st", st, "--sc", sc, "--name", "merfish", "--methods", "knn", "--quiet"]
-    args = parse(*data, "--folds", "3", "--out", str(earlier))
-    assert args.func(args) == 0
-    args = parse(*data[:-3], "--methods", "gene_mean", "--quiet", "--folds", "2", "--carry", str(earlier), "--out", str(tmp_path / "now"))
+    _report_from(run[1], tmp_path / "earlier", "--st", st, "--sc", sc, "--methods", "knn", "--folds", "3")
+    common = ["--st", st, "--sc", sc, "--name", "merfish", "--methods", "spage", "--quiet", "--out", str(tmp_path / "now")]
+    args = parse(*common, "--folds", "2", "--carry", str(tmp_path / "earlier"))
     with pytest.raises(SpaIMInputError, match="other genes per fold"):
         args.func(args)
     assert not (tmp_path / "now").exists()
-    args = parse(*data, "--carry", str(tmp_path / "nowhere"), "--out", str(tmp_path / "now"))
+    args = parse(*common, "--carry", str(tmp_path / "nowhere"))
     with pytest.raises(SpaIMInputError, match="no per_gene.csv or summary.csv"):
         args.func(args)
