@@ -2,6 +2,9 @@
 # Regenerate docs/downstream/: SpaIM- and kNN-imputed versions of each real dataset (cached
 # under runs/downstream/imputed), then `spaim downstream` per dataset and a summary report.
 # Usage: bash benchmarks/run_downstream.sh [FOLDS] [EPOCHS]   (needs: pip install -e '.[downstream]')
+# CARRY=1 keeps the committed tables and figures of every version not imputed or cached here
+# (spaim downstream --carry docs/downstream/DATASET): the peers' versions come from the
+# benchmark's cache, which a new machine does not have.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -19,12 +22,14 @@ for name in $DATASETS; do
   # Only the seqFISH ST data carry cell-type labels; the others use Leiden clusters of the measured data.
   [ "$name" = seqfish_visp_cortex ] && labels=(--labels-key cell_type)
   others=()
+  carry=()
+  [ -n "${CARRY:-}" ] && carry=(--carry "$DOCS/$name")
   for file in "$IMPUTED/$name"/*.h5ad; do
     peer=$(basename "$file" .h5ad)
     [ "$peer" = spaim ] || others+=(--imputed-other "$peer=$file")
   done
   $PY -m spaim.cli downstream --dataset "$name" --imputed "$IMPUTED/$name/spaim.h5ad" \
-    "${others[@]}" "${labels[@]}" --normalize --out "$DOCS/$name" --force \
+    "${others[@]}" "${labels[@]}" "${carry[@]}" --normalize --out "$DOCS/$name" --force \
     --title "Downstream analyses: $name (SpaIM, kNN and the benchmark's methods, $FOLDS-fold CV, library-size normalised)"
 done
 $PY benchmarks/downstream_summary.py "$DOCS" $DATASETS

@@ -61,3 +61,30 @@ def test_cli_reads_given_imputations_and_rejects_bad_input(files, tmp_path, seqf
         run(args)
     with pytest.raises(SpaIMInputError, match="NAME=FILE"):
         run(_parse(["--st", str(files / "st.h5ad"), "--imputed-other", "nofile", "--out", str(tmp_path / "o2")]))
+
+
+def test_carry_adds_the_earlier_reports_other_versions_as_they_were(files, tmp_path, seqfish_log):
+    imputed = seqfish_log[:300].copy()
+    imputed.write_h5ad(tmp_path / "imp.h5ad")
+    st = ["--st", str(files / "st.h5ad"), "--imputed", str(tmp_path / "imp.h5ad")]
+    earlier, now = tmp_path / "earlier", tmp_path / "now"
+    assert run(_parse([*st, "--imputed-other", f"copy={tmp_path / 'imp.h5ad'}", "--out", str(earlier)])) == 0
+    assert run(_parse([*st, "--carry", str(earlier), "--out", str(now)])) == 0
+    for table in ("lr_summary.csv", "domains_ari.csv", "deg_counts.csv", "domains_clusters.csv", "lr_pairs_copy.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(now / table), pd.read_csv(earlier / table), check_dtype=False, obj=table)
+    assert (now / "maps_copy.png").read_bytes() == (earlier / "maps_copy.png").read_bytes()
+    assert "Carried from" in (now / "report.md").read_text() and "copy." in (now / "report.md").read_text()
+
+
+def test_carry_needs_an_earlier_report_of_the_same_groups(files, tmp_path, seqfish_log):
+    from spaim.errors import SpaIMInputError
+
+    imputed = seqfish_log[:300].copy()
+    imputed.write_h5ad(tmp_path / "imp.h5ad")
+    st = ["--st", str(files / "st.h5ad"), "--imputed", str(tmp_path / "imp.h5ad")]
+    assert run(_parse([*st, "--imputed-other", f"copy={tmp_path / 'imp.h5ad'}", "--out", str(tmp_path / "leiden")])) == 0
+    with pytest.raises(SpaIMInputError, match="reference groups differ"):
+        run(_parse([*st, "--labels-key", "cell_type", "--carry", str(tmp_path / "leiden"), "--out", str(tmp_path / "labels")]))
+    with pytest.raises(SpaIMInputError, match="no lr_summary.csv there"):
+        run(_parse([*st, "--carry", str(tmp_path / "nowhere"), "--out", str(tmp_path / "other")]))
+    assert not (tmp_path / "other").exists()  # refused before any analysis

@@ -46,6 +46,9 @@ def register(subparsers) -> None:
     ana.add_argument("--min-log2fc", type=float, default=1.0, help="log2 fold change threshold for DEGs (default 1)")
     ana.add_argument("--genes", help="comma-separated genes for the measured vs imputed maps")
     ana.add_argument("--title", help="report title")
+    p.add_argument("--carry", metavar="DIR",
+                   help="add the versions of an earlier report (its output folder) that this run does not analyse, "
+                        "checked to be of the same cells, groups and measured-data results")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--force", action="store_true", help="write into a non-empty output folder")
@@ -53,16 +56,21 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from spaim.downstream.carry import carry_versions, check_folder
     from spaim.downstream.report import analyse, write_report
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.force:
         raise SpaIMInputError(f"output folder '{out}' is not empty: choose another or pass --force.")
+    if args.carry:
+        check_folder(args.carry)
     st, imputed = _inputs(args)
     result = analyse(st, imputed, labels_key=args.labels_key, st_layer=args.st_layer, normalize=args.normalize,
                      allow_non_integer=args.allow_non_integer,
                      resource=args.resource, lr_method=args.lr_method, lr_pvalue=args.lr_pvalue, lr_alpha=args.lr_alpha,
                      min_r=args.min_r, spatial=args.spatial, deg_alpha=args.deg_alpha, min_log2fc=args.min_log2fc, seed=args.seed)
+    if args.carry:
+        result = carry_versions(result, args.carry)
     genes = [g.strip() for g in args.genes.split(",") if g.strip()] if args.genes else None
     write_report(result, out, title=args.title or f"Downstream analyses: {args.dataset or Path(args.st).stem}", map_genes=genes, force=True)
     print(f"wrote {out / 'report.md'}")

@@ -13,6 +13,7 @@ import pandas as pd
 
 from spaim._markdown import markdown_table
 from spaim.downstream import plotting
+from spaim.downstream.carry import carried_figures
 from spaim.downstream.deg import count_degs, differential_genes
 from spaim.downstream.domains import domain_scores, reference_partition
 from spaim.downstream.expression import combine, dense, log_expression
@@ -38,6 +39,8 @@ class DownstreamResult:
     domains: pd.DataFrame
     clusters: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    carried: tuple[str, ...] = ()  # versions whose tables come from an earlier report (spaim.downstream.carry)
+    carried_from: str = ""
 
 
 def analyse(
@@ -176,17 +179,26 @@ def _figures(result: DownstreamResult, out: Path, map_genes: Sequence[str] | Non
     plotting.pairs_scatter(result.pairs[RAW], others, RAW, save=out / "lr_scatter.png")
     plotting.deg_bars(result.deg_counts, save=out / "deg_counts.png")
     plotting.domain_maps(raw, result.clusters, result.domains, save=out / "domains.png")
-    for name, adata in result.data.items():
+    for name in result.pairs:  # every version, in the report's order
         if name == RAW:
             continue
-        genes = list(map_genes) if map_genes else _variable_predicted(raw, adata)
-        if genes:
-            plotting.expression_maps(raw, adata, genes, save=out / f"maps_{name}.png")
-            figures.append((f"Measured vs {name}-imputed expression", f"maps_{name}.png"))
-        markers = _imputed_markers(result.degs[name], adata)
-        if markers:
-            plotting.marker_umap(adata, markers, seed=result.settings["seed"], save=out / f"umap_{name}.png")
-            figures.append((f"UMAP of {name}-imputed data, coloured by the top-ranked imputed marker of each group", f"umap_{name}.png"))
+        maps, umap = f"maps_{name}.png", f"umap_{name}.png"
+        if name in result.carried:
+            drawn = carried_figures(result, name, out)  # the earlier report's files
+        else:
+            adata, drawn = result.data[name], set()
+            genes = list(map_genes) if map_genes else _variable_predicted(raw, adata)
+            if genes:
+                plotting.expression_maps(raw, adata, genes, save=out / maps)
+                drawn.add(maps)
+            markers = _imputed_markers(result.degs[name], adata)
+            if markers:
+                plotting.marker_umap(adata, markers, seed=result.settings["seed"], save=out / umap)
+                drawn.add(umap)
+        if maps in drawn:
+            figures.append((f"Measured vs {name}-imputed expression", maps))
+        if umap in drawn:
+            figures.append((f"UMAP of {name}-imputed data, coloured by the top-ranked imputed marker of each group", umap))
     return figures
 
 
@@ -212,6 +224,9 @@ def _markdown(result: DownstreamResult, title: str, figures: list[tuple[str, str
     lines = [
         f"# {title}", "",
         f"{result.data[RAW].n_obs} cells/spots; {shapes}.", "",
+        *([f"Carried from `{result.carried_from}` (an earlier report of the same cells, reference groups and measured-data "
+           f"results; not analysed again here, their tables and figures as it made them): {', '.join(result.carried)}.", ""]
+          if result.carried else []),
         "Imputed versions are the measured data with the imputed genes merged in (imputed values replace "
         "measured ones for the genes a method predicts). All values are log1p"
         f"{' of library-size normalised counts for the measured genes' if s['normalize'] else ' of counts'}.", "",
