@@ -95,3 +95,22 @@ def test_mixed_precision_changes_results_only_slightly():
     assert h_mixed.generation.iloc[-1] < 0.5 * h_mixed.generation.iloc[0]
     with pytest.raises(SpaIMInputError, match="precision"):
         TrainingPlan(precision="float16")
+
+
+def test_a_cell_basis_module_ends_with_its_best_validation_weights_and_its_basis_untouched():
+    torch.manual_seed(0)
+    module = SpaIMModule(50, 5, widths=(32, 16), n_features=6, n_metacells=4)
+    g = torch.Generator().manual_seed(1)
+    features, assignment = torch.randn(50, 6, generator=g), torch.rand(50, 4, generator=g)
+    module.cells.set_basis(features, assignment)
+    st, sc = _data()
+    sc = torch.cat([sc, torch.rand(30, 4, generator=g)], dim=1)  # cluster profiles, then metacell profiles
+    _, val = split_validation(st.shape[0], 0.1, np.random.default_rng(0))
+    similarity = TrainingPlan().similarity
+    kept = validation_loss(module, st[val], sc[val], similarity)  # the untrained state competes too
+    history = train_module(module, st, sc, TrainingPlan(max_epochs=300, patience=3, lr=5e-2), seed=0, progress=False)
+    for loss in history.validation:
+        kept = loss if loss < kept - 1e-5 else kept
+    assert kept != history.validation.iloc[-1]  # later epochs differ, so restoring matters
+    assert validation_loss(module, st[val], sc[val], similarity) == pytest.approx(kept, abs=1e-7)
+    assert torch.equal(module.cells.features, features) and torch.equal(module.cells.assignment, assignment)

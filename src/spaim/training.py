@@ -213,19 +213,31 @@ def train_module(
         if since_best >= plan.patience:
             break
     if best_state is not None:
-        module.load_state_dict(best_state)
+        _restore_state(module, best_state)
     module.eval()
     return pd.DataFrame(history)
 
 
 @torch.no_grad()
-def _keep_state(module: torch.nn.Module, buffer: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
-    """Copy the module's weights into ``buffer`` (allocated once), so at most one extra copy exists."""
+def _keep_state(module: SpaIMModule, buffer: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    """Copy what training changes into ``buffer`` (allocated once), so at most one extra copy of it exists.
+
+    The cell basis is left out: training never writes it, and at 10^5 cells its copy would
+    be a quarter of a gigabyte, made again at every better epoch.
+    """
+    state = {k: v for k, v in module.state_dict().items() if k not in module.constant_state()}
     if buffer is None:
-        return {k: v.detach().clone() for k, v in module.state_dict().items()}
-    for k, v in module.state_dict().items():
+        return {k: v.detach().clone() for k, v in state.items()}
+    for k, v in state.items():
         buffer[k].copy_(v)
     return buffer
+
+
+@torch.no_grad()
+def _restore_state(module: SpaIMModule, kept: dict[str, torch.Tensor]) -> None:
+    state = module.state_dict()  # views of the module's own tensors
+    for k, v in kept.items():
+        state[k].copy_(v)
 
 
 @torch.no_grad()

@@ -124,6 +124,10 @@ class SpaIMModule(nn.Module):
             # one scalar: early stopping on validation genes can still keep the transfer alone.
             self.gate = nn.Parameter(torch.zeros(1))
 
+    def constant_state(self) -> set[str]:
+        """State-dict keys that training never changes: the cell basis, set once before it (cells x features)."""
+        return set() if self.cells is None else {"cells.features", "cells.assignment"}
+
     def clusters(self, sc: torch.Tensor) -> torch.Tensor:
         """The cluster profile part of genes' SC input (what the generator's encoders read)."""
         return sc[:, : self.n_clusters]
