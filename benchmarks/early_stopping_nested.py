@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spaim.benchmark.methods.spaim import benchmark_fits, inner_folds
+from spaim.benchmark.methods.spaim import nested_fits
 from spaim.datasets import DATASETS
 from spaim.metrics import column_pcc
 from spaim.model.imputer import SpaIM
@@ -71,31 +71,28 @@ CANDIDATES = {
 
 def nested_rows(name: str) -> pd.DataFrame:
     rows = []
-    for data, fold, train in benchmark_fits(name, 5, 0):
-        for k, fit, val in inner_folds(train, 3, 0):
-            truth = data.st_log(val, data.st_size_factors(fit))
-            genes = [data.shared_sc[i] for i in val]
-            predictions: dict[int, tuple] = {}  # (prediction, epochs, CPU s) of seed 0's default fit, shared by default and seed_mean
-            for label, (seeds, params) in CANDIDATES.items():
-                start = time.process_time()
-                fits, epochs = [], []
-                for seed in seeds:
-                    if params or seed not in predictions:
-                        model = SpaIM.from_paired_data(data.subset(fit), seed=seed, threads=1).train(progress=False, **params)
-                        prediction = model.predict(genes)
-                        epochs.append(len(model.history))
-                        if not params:
-                            predictions[seed] = (prediction, len(model.history), time.process_time() - start)
-                    else:
-                        prediction, n_epochs, cpu = predictions[seed]
-                        epochs.append(n_epochs)
-                        start -= cpu  # count the shared fit's CPU, as if fitted here
-                    fits.append(prediction)
-                pcc = column_pcc(truth, np.mean(fits, axis=0))
-                rows.append({"dataset": name, "outer": fold.index, "inner": k, "candidate": label,
-                             "median_pcc": float(np.median(pcc)), "mean_pcc": float(np.mean(pcc)),
-                             "epochs": float(np.mean(epochs)), "cpu_s": round(time.process_time() - start, 2)})
-        print(name, "outer fold", fold.index, flush=True)
+    for data, outer, k, fit, truth, genes in nested_fits(name):
+        predictions: dict[int, tuple] = {}  # (prediction, epochs, CPU s) of seed 0's default fit, shared by default and seed_mean
+        for label, (seeds, params) in CANDIDATES.items():
+            start = time.process_time()
+            fits, epochs = [], []
+            for seed in seeds:
+                if params or seed not in predictions:
+                    model = SpaIM.from_paired_data(data.subset(fit), seed=seed, threads=1).train(progress=False, **params)
+                    prediction = model.predict(genes)
+                    epochs.append(len(model.history))
+                    if not params:
+                        predictions[seed] = (prediction, len(model.history), time.process_time() - start)
+                else:
+                    prediction, n_epochs, cpu = predictions[seed]
+                    epochs.append(n_epochs)
+                    start -= cpu  # count the shared fit's CPU, as if fitted here
+                fits.append(prediction)
+            pcc = column_pcc(truth, np.mean(fits, axis=0))
+            rows.append({"dataset": name, "outer": outer, "inner": k, "candidate": label,
+                         "median_pcc": float(np.median(pcc)), "mean_pcc": float(np.mean(pcc)),
+                         "epochs": float(np.mean(epochs)), "cpu_s": round(time.process_time() - start, 2)})
+        print(name, "outer fold", outer, "inner fold", k, flush=True)
     return pd.DataFrame(rows)
 
 

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from spaim.benchmark.methods.spaim import benchmark_fits, inner_folds
+from spaim.benchmark.methods.spaim import nested_fits
 from spaim.datasets import DATASETS
 from spaim.metrics import column_pcc
 from spaim.model import networks
@@ -80,21 +80,18 @@ CANDIDATES = {"additive": (additive_generator, {"lr": 1e-4}), "gated_relative": 
 
 def nested_rows(name: str) -> pd.DataFrame:
     rows = []
-    for data, fold, train in benchmark_fits(name, 5, 0):
-        for k, fit, val in inner_folds(train, 3, 0):
-            truth = data.st_log(val, data.st_size_factors(fit))
-            genes = [data.shared_sc[i] for i in val]
-            for label, (context, params) in CANDIDATES.items():
-                start = time.process_time()
-                with context():
-                    model = SpaIM.from_paired_data(data.subset(fit), seed=0, threads=1).train(progress=False, **params)
-                    pcc = column_pcc(truth, model.predict(genes))
-                gate = getattr(model.module, "gate", None)
-                rows.append({"dataset": name, "outer": fold.index, "inner": k, "candidate": label,
-                             "median_pcc": float(np.median(pcc)), "mean_pcc": float(np.mean(pcc)),
-                             "epochs": len(model.history), "cpu_s": round(time.process_time() - start, 2),
-                             "gate": np.nan if gate is None else float(gate.item())})
-        print(name, "outer fold", fold.index, flush=True)
+    for data, outer, k, fit, truth, genes in nested_fits(name):
+        for label, (context, params) in CANDIDATES.items():
+            start = time.process_time()
+            with context():
+                model = SpaIM.from_paired_data(data.subset(fit), seed=0, threads=1).train(progress=False, **params)
+                pcc = column_pcc(truth, model.predict(genes))
+            gate = getattr(model.module, "gate", None)
+            rows.append({"dataset": name, "outer": outer, "inner": k, "candidate": label,
+                         "median_pcc": float(np.median(pcc)), "mean_pcc": float(np.mean(pcc)),
+                         "epochs": len(model.history), "cpu_s": round(time.process_time() - start, 2),
+                         "gate": np.nan if gate is None else float(gate.item())})
+        print(name, "outer fold", outer, "inner fold", k, flush=True)
     return pd.DataFrame(rows)
 
 

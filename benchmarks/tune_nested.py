@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from spaim import datasets
-from spaim.benchmark.methods.spaim import benchmark_fits, inner_folds
+from spaim.benchmark.methods.spaim import nested_fits
 from spaim.metrics import column_pcc
 from spaim.model.imputer import SpaIM
 
@@ -40,17 +40,14 @@ CANDIDATES = {
 
 def nested_rows(name: str, inner: int, outer: int = 5, seed: int = 0) -> list[pd.DataFrame]:
     tables = []
-    for data, fold, train in benchmark_fits(name, outer, seed):
-        for k, fit, val in inner_folds(train, inner, seed):
-            truth = data.st_log(val, data.st_size_factors(fit))
-            start = SpaIM.from_paired_data(data.subset(fit), seed=seed, threads=1)
-            genes = [data.shared_sc[i] for i in val]
-            table = pd.DataFrame({"dataset": name, "outer": fold.index, "inner": k, "gene": genes})
-            for label, params in CANDIDATES.items():
-                model = copy.deepcopy(start).train(progress=False, **params)
-                table[label] = column_pcc(truth, model.predict(genes)).round(5)
-            tables.append(table)
-        print(name, "outer fold", fold.index, flush=True)
+    for data, fold, k, fit, truth, genes in nested_fits(name, outer, inner, seed):
+        start = SpaIM.from_paired_data(data.subset(fit), seed=seed, threads=1)
+        table = pd.DataFrame({"dataset": name, "outer": fold, "inner": k, "gene": genes})
+        for label, params in CANDIDATES.items():
+            model = copy.deepcopy(start).train(progress=False, **params)
+            table[label] = column_pcc(truth, model.predict(genes)).round(5)
+        tables.append(table)
+        print(name, "outer fold", fold, "inner fold", k, flush=True)
     return tables
 
 

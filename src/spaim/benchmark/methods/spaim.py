@@ -67,7 +67,7 @@ def kept_untrained_transfer(model) -> bool:
 def benchmark_fits(name: str, n_folds: int = 5, seed: int = 0) -> Iterator[tuple[PairedData, Fold, np.ndarray]]:
     """``(data, fold, training positions)`` of each fit the ``spaim`` row makes on bundled dataset ``name``.
 
-    For hand-run studies of those fits (``benchmarks/early_stopping.py``, ``benchmarks/tune_nested.py``).
+    For hand-run studies of those fits (``benchmarks/early_stopping.py``; the nested ones through :func:`nested_fits`).
     """
     from spaim import datasets
     from spaim.benchmark.inputs import build_inputs
@@ -88,6 +88,20 @@ def inner_folds(train: np.ndarray, n_inner: int, seed: int = 0) -> Iterator[tupl
     """
     for k, local in enumerate(make_folds(len(train), n_inner, seed + 1)):
         yield k, np.setdiff1d(train, train[local]), train[local]
+
+
+def nested_fits(
+    name: str, n_outer: int = 5, n_inner: int = 3, seed: int = 0
+) -> Iterator[tuple[PairedData, int, int, np.ndarray, np.ndarray, list[str]]]:
+    """``(data, outer fold, inner fold, fit positions, truth, genes)`` of every inner fit on dataset ``name``.
+
+    :func:`benchmark_fits` split by :func:`inner_folds`: ``truth`` is the validation genes'
+    measured values on the model's scale (size factors from the fit's genes, as the
+    benchmark's normalised scoring), ``genes`` their SC names, for ``model.predict``.
+    """
+    for data, fold, train in benchmark_fits(name, n_outer, seed):
+        for k, fit, val in inner_folds(train, n_inner, seed):
+            yield data, fold.index, k, fit, data.st_log(val, data.st_size_factors(fit)), [data.shared_sc[i] for i in val]
 
 
 class SpaIMPaperMethod(SpaIMMethod):
