@@ -179,8 +179,8 @@ def run_benchmark(
             carry.check_folds(spec.name, inputs.st_genes, result.folds)
         for method in [*earlier, *(m for m in methods if m not in earlier)]:
             if method not in methods:
-                status, scores = carry.scores(spec.name, method)
-                result.runs[method] = MethodRun(status.status, status.wall_s, status.peak_mb, carried=scores)
+                row, scores = carry.scores(spec.name, method)
+                result.runs[method] = MethodRun(row.status, row.wall_s, row.peak_mb, carried=scores)
                 continue
             bar.set_postfix_str(f"{spec.name}: {method}")
             if method in NOT_AVAILABLE:  # a peer that cannot run here keeps its row, with the measured reason

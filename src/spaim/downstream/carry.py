@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from spaim.downstream.deg import count_degs
+from spaim.downstream.expression import RAW
 from spaim.errors import SpaIMInputError
 
-RAW = "raw"
 #: Per-version figures of an earlier report that a carried version keeps.
 VERSION_FIGURES = ("maps_{}.png", "umap_{}.png")
 
@@ -41,18 +41,19 @@ def carry_versions(result, folder: str | Path):
     """
     folder = Path(folder)
     summary = _read(folder, "lr_summary.csv")
-    names = [n for n in summary["data"] if n not in result.data]
+    earlier = list(summary["data"])
+    names = [n for n in earlier if n not in result.data]
     if not names:
         return result
-    _check_same_analysis(result, folder, summary)
-    clusters = _read(folder, "domains_clusters.csv", dtype=str).set_index("cell")
+    clusters = _read(folder, "domains_clusters.csv", dtype=str)
+    _check_same_analysis(result, folder, summary, clusters)
+    clusters = clusters.set_index("cell")
     domains = _read(folder, "domains_ari.csv")
     pairs = {n: _read(folder, f"lr_pairs_{n}.csv") for n in names}
     # Significant DEGs only, as reports keep them; groups are labels (strings), flags booleans even in an empty table.
     degs = {n: _read(folder, f"deg_{n}.csv", dtype={"group": str, "gene": str}).astype({"significant": bool, "gene_measured": bool})
             for n in names}
-    order = [n for n in summary["data"] if n in result.data or n in names]
-    order += [n for n in result.data if n not in order]
+    order = earlier + [n for n in result.data if n not in earlier]
     all_degs = {n: result.degs.get(n, degs.get(n)) for n in order}
     return replace(
         result,
@@ -67,9 +68,8 @@ def carry_versions(result, folder: str | Path):
     )
 
 
-def _check_same_analysis(result, folder: Path, summary: pd.DataFrame) -> None:
+def _check_same_analysis(result, folder: Path, summary: pd.DataFrame, clusters: pd.DataFrame) -> None:
     """Fail unless ``folder`` analysed these cells, in these reference groups, with this outcome on the measured data."""
-    clusters = _read(folder, "domains_clusters.csv", dtype=str)
     now = result.clusters
     same_cells = list(clusters["cell"]) == [str(c) for c in now.index]
     same_groups = same_cells and (clusters["reference"].to_numpy() == now["reference"].astype(str).to_numpy()).all()

@@ -16,6 +16,9 @@ from spaim.pairing import spatial_coordinates
 from spaim.preprocessing import log1p_dense, size_factors
 from spaim.validation import expression_matrix
 
+#: The name of the measured data among the versions that the downstream analyses compare.
+RAW = "raw"
+
 
 def log_expression(
     st: ad.AnnData, layer: str | None = None, normalize: bool = False, allow_non_integer: bool = False

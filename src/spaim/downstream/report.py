@@ -16,12 +16,11 @@ from spaim.downstream import plotting
 from spaim.downstream.carry import carried_figures
 from spaim.downstream.deg import count_degs, differential_genes
 from spaim.downstream.domains import domain_scores, reference_partition
-from spaim.downstream.expression import combine, dense, log_expression
+from spaim.downstream.expression import RAW, combine, dense, log_expression
 from spaim.downstream.ligrec import compare_pairs, guess_resource, ligand_receptor, shuffled_pairs, spatial_bivariate
 from spaim.errors import SpaIMInputError
 from spaim.io import atomic_path, write_csv
 
-RAW = "raw"
 GROUP_KEY = "downstream_group"
 
 
