@@ -18,29 +18,27 @@ import shutil
 import sys
 from pathlib import Path
 
-from spaim.benchmark.cache import MethodCache, fingerprint
 from spaim.benchmark.inputs import build_inputs
+from spaim.benchmark.protocol import DatasetSpec, method_cache
 from spaim.benchmark.worker import Job, start
 from spaim.datasets import locate
 from spaim.io import read_h5ad
 
-FOLDS, SEED, IGNORE_CASE, ALLOW_NON_INTEGER = 5, 0, False, True  # as benchmarks/run_benchmark.sh
+FOLDS, SEED = 5, 0  # as benchmarks/run_benchmark.sh, which also allows non-integer values and sets no options
 
 
 def main(dataset: str, method: str, fold: int, root: str = "runs/benchmark/cache") -> None:
     folder = locate(dataset, None, download=False)
-    st_path, sc_path = str(folder / "st.h5ad"), str(folder / "sc.h5ad")
-    inputs = build_inputs(read_h5ad(st_path, "ST"), read_h5ad(sc_path, "SC"), IGNORE_CASE, ALLOW_NON_INTEGER)
+    spec = DatasetSpec(dataset, str(folder / "st.h5ad"), str(folder / "sc.h5ad"), allow_non_integer=True)
+    inputs = build_inputs(read_h5ad(spec.st_path, "ST"), read_h5ad(spec.sc_path, "SC"), spec.ignore_case, spec.allow_non_integer)
     folds = inputs.folds(FOLDS, SEED)
-    key = fingerprint(st=st_path, sc=sc_path, genes=inputs.genes, folds=[f.test.tolist() for f in folds], seed=SEED,
-                      options={}, ignore_case=IGNORE_CASE, allow_non_integer=ALLOW_NON_INTEGER)
-    shared = MethodCache(root, dataset, method, key)
+    shared = method_cache(spec, inputs, folds, method, SEED, {}, root)
     if shared.path(fold).is_file():
         print(f"{shared.path(fold)} exists: nothing to run")
         return
     scratch = Path(root) / f".{dataset}-{method}-fold{fold}"
-    private = MethodCache(scratch, dataset, method, key)
-    process = start(Job(method, st_path, sc_path, [folds[fold]], private, SEED, IGNORE_CASE, ALLOW_NON_INTEGER, {}))
+    private = method_cache(spec, inputs, folds, method, SEED, {}, scratch)
+    process = start(Job(method, spec.st_path, spec.sc_path, [folds[fold]], private, SEED, spec.ignore_case, spec.allow_non_integer, {}))
     print(f"{method} on {dataset}, fold {fold}: worker {process.pid}, log {private.log_path}", flush=True)
     if process.wait() != 0 or not private.path(fold).is_file():
         sys.exit(f"fold {fold} did not finish: see {private.log_path}")

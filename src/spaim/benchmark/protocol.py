@@ -194,16 +194,23 @@ def run_benchmark(
     return results
 
 
+def method_cache(
+    spec: DatasetSpec, inputs: BenchmarkInputs, folds: list[Fold], method: str, seed: int, options: dict, cache_dir: str | Path,
+) -> MethodCache:
+    """Where ``method``'s folds on ``spec`` are cached: keyed by the data files, shared genes, folds, seed and its options."""
+    key = fingerprint(
+        st=spec.st_path, sc=spec.sc_path, genes=inputs.genes, folds=[f.test.tolist() for f in folds],
+        seed=seed, options=options, ignore_case=spec.ignore_case, allow_non_integer=spec.allow_non_integer,
+    )
+    return MethodCache(cache_dir, spec.name, method, key)
+
+
 def _run_method(
     result: DatasetResult, method: str, seed: int, cache_dir, options: dict, timeout_s: float | None, bar: tqdm,
     run_missing: bool = True,
 ) -> MethodRun:
     spec, folds = result.spec, result.folds
-    key = fingerprint(
-        st=spec.st_path, sc=spec.sc_path, genes=result.inputs.genes, folds=[f.test.tolist() for f in folds],
-        seed=seed, options=options, ignore_case=spec.ignore_case, allow_non_integer=spec.allow_non_integer,
-    )
-    cache = MethodCache(cache_dir, spec.name, method, key)
+    cache = method_cache(spec, result.inputs, folds, method, seed, options, cache_dir)
     indices = [f.index for f in folds]
     done = cache.done(indices)
     bar.update(len(done))
