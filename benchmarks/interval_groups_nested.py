@@ -42,7 +42,7 @@ from spaim.confidence.calibrate import cell_groups  # noqa: E402
 from spaim.confidence.intervals import ConformalIntervals  # noqa: E402
 from spaim.crossval import make_folds  # noqa: E402
 from spaim.io import atomic_path  # noqa: E402
-from spaim.pairing import prepare_pair  # noqa: E402
+from spaim.pairing import spatial_coordinates  # noqa: E402
 
 FOLDS, SEED, NOMINAL = 5, 0, 0.9
 OUT = Path("benchmarks/results/interval_groups_nested.csv")
@@ -96,25 +96,25 @@ def pattern_bounds(measured, predicted, targets, scale, target_scale, coverage, 
 def nested_stats(name: str, measured, predicted, coords) -> list[dict]:
     spread = 1 + neighbour_spread(predicted, coords)
     folds = make_folds(measured.shape[1], FOLDS, SEED)
+    # Each scheme: calibration and scored genes -> {nominal coverage: (lower, upper) of the scored genes}.
     schemes = {
-        "spaim": lambda cal, val, c: spaim_bounds(measured[:, cal], predicted[:, cal], predicted[:, val], c),
-        "spaim symmetric": lambda cal, val, c: spaim_bounds(measured[:, cal], predicted[:, cal], predicted[:, val], c, True),
-        "pattern groups": lambda cal, val, c: pattern_bounds(measured[:, cal], predicted[:, cal], predicted[:, val],
-                                                             spread[:, cal], spread[:, val], c),
+        "spaim": lambda cal, val: {c: spaim_bounds(measured[:, cal], predicted[:, cal], predicted[:, val], c)
+                                   for c in PLOT_LEVELS},
+        "spaim symmetric": lambda cal, val: {c: spaim_bounds(measured[:, cal], predicted[:, cal], predicted[:, val], c, True)
+                                             for c in PLOT_LEVELS},
+        "pattern groups": lambda cal, val: {c: pattern_bounds(measured[:, cal], predicted[:, cal], predicted[:, val],
+                                                              spread[:, cal], spread[:, val], c) for c in PLOT_LEVELS},
+        "tissue": lambda cal, val: tissue_bounds(measured, predicted, coords, cal, val),
     }
     rows = []
-    for scheme in [*schemes, "tissue"]:
+    for scheme, bounds_of in schemes.items():
         for outer in range(FOLDS):
             inner = [f for j, f in enumerate(folds) if j != outer]
             stats = {c: [[], []] for c in PLOT_LEVELS}
             values = []
             for j, val in enumerate(inner):
                 cal = np.concatenate([f for i, f in enumerate(inner) if i != j])
-                if scheme == "tissue":
-                    bounds = tissue_bounds(measured, predicted, coords, cal, val)
-                else:
-                    bounds = {c: schemes[scheme](cal, val, c) for c in PLOT_LEVELS}
-                for c, (lower, upper) in bounds.items():
+                for c, (lower, upper) in bounds_of(cal, val).items():
                     lower = np.clip(lower, 0, None)
                     stats[c][0].append(((measured[:, val] >= lower) & (measured[:, val] <= upper)).ravel())
                     stats[c][1].append((upper - lower).ravel())
@@ -146,8 +146,8 @@ def main() -> None:
     cache = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/confidence")
     rows = []
     for name in DATASETS:
-        st, sc = datasets.load(name, None, download=False)
-        coords = prepare_pair(st, sc, normalize=True, allow_non_integer=True, seed=SEED).st_spatial
+        st, _ = datasets.load(name, None, download=False)
+        coords = spatial_coordinates(st)  # the held-out predictions cover every ST cell, in order
         with np.load(cache / f"{name}_heldout.npz") as npz:
             measured, predicted = npz["measured"], npz["pred0"]
         rows += nested_stats(name, measured, predicted, coords)
