@@ -1,4 +1,4 @@
-"""The SpaIM losses: content, style (Gram), ST reconstruction and ST generation, and an optional cell-level term."""
+"""The four SpaIM losses: content, style (Gram), ST reconstruction and ST generation."""
 
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ class LossWeights:
     style: float = 1.0
     reconstruction: float = 1.0
     generation: float = 1.0
-    #: Cell-wise correlation of the generated and measured batch (ours; 0: the paper's four terms).
-    cell: float = 0.0
 
 
 def cosine_loss(pred: torch.Tensor, target: torch.Tensor, similarity: str = "cosine") -> torch.Tensor:
@@ -35,23 +33,6 @@ def cosine_loss(pred: torch.Tensor, target: torch.Tensor, similarity: str = "cos
     if similarity == "pearson":
         pred, target = pred - pred.mean(dim=1, keepdim=True), target - target.mean(dim=1, keepdim=True)
     return (1.0 - F.cosine_similarity(pred, target, dim=1, eps=1e-8)).mean()
-
-
-def cell_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over cells of ``1 - PCC`` across the batch's genes, each gene z-scored over cells first.
-
-    The per-gene losses say which cells express each gene; this one says, for each cell,
-    which of the batch's genes it expresses more than its neighbours in the slide, i.e. the
-    cell's identity. Without the per-gene z-scoring every cell would correlate through the
-    genes' mean levels alone (as :func:`spaim.benchmark.scoring.cell_pcc`).
-    """
-    def zscore(x: torch.Tensor) -> torch.Tensor:
-        x = x - x.mean(dim=1, keepdim=True)
-        return x / x.norm(dim=1, keepdim=True).clamp_min(1e-8)
-
-    pred, target = zscore(pred), zscore(target)
-    pred, target = pred - pred.mean(dim=0, keepdim=True), target - target.mean(dim=0, keepdim=True)
-    return (1.0 - F.cosine_similarity(pred, target, dim=0, eps=1e-8)).mean()
 
 
 def content_loss(st: list[torch.Tensor], sc: list[torch.Tensor]) -> torch.Tensor:
@@ -91,7 +72,5 @@ def spaim_loss(
         "reconstruction": cosine_loss(outputs.reconstruction, st, similarity),
         "generation": generation_loss(outputs, st, generator_target, similarity),
     }
-    if weights.cell > 0:
-        terms["cell"] = cell_loss(outputs.generation, st)
     total = sum(getattr(weights, name) * value for name, value in terms.items())
     return total, {name: float(value.detach()) for name, value in terms.items()}
