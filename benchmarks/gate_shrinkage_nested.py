@@ -1,8 +1,8 @@
 """Shrinking the learned departure toward the transfer at prediction time, on nested validation genes (hand-run).
 
 On MERFISH the gated departure (README step 4) took test-gene median PCC from 0.291 to 0.270,
-and several markers score below the plain transfer it starts from (normalised scoring: Ttyh2
-0.60 vs cluster transfer 0.71, Sox8 0.51 vs 0.49 and stPlus 0.72). This script asks whether
+and several genes score below the cluster-transfer floor (normalised scoring: Ttyh2 0.60 vs
+0.71, Mc4r 0.05 vs 0.22, Cckar -0.01 vs 0.19). This script asks whether
 a fixed share ``lam`` of the trained departure (prediction = transfer + lam * gate * departure)
 predicts validation genes better than the whole of it (``lam = 1``, the package) or none of
 it (``lam = 0``, the untrained transfer). One model per fit, its gate scaled after training;
