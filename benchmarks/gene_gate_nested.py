@@ -20,7 +20,7 @@ default's on at least 4 of the 5 datasets, the mean over datasets gains at least
 dataset loses more than 0.005.
 
 Result (2026-11-27, ``results/gene_gate_nested.csv``, median PCC gene gate minus default on
-MERFISH / osmFISH / seqFISH / Slide-seq / Visium): -0.0027 / +0.0033 / -0.0036 / -0.0004 /
+MERFISH / osmFISH / seqFISH / Slide-seq / Visium): -0.0026 / +0.0033 / -0.0037 / -0.0004 /
 +0.0002 (mean -0.0006, 2 of 5 higher). Rejected. Early stopping ends sooner with the extra
 freedom (MERFISH 61 epochs on average instead of 95), and the SC-profile summaries do not
 tell which genes the departure will hurt.
