@@ -8,14 +8,8 @@ predicts validation genes better than the whole of it (``lam = 1``, the package)
 it (``lam = 0``, the untrained transfer). One model per fit, its gate scaled after training;
 the package's early stopping is unchanged.
 
-Protocol of ``benchmarks/tune_nested.py``: in each outer fold of the benchmark (5 folds,
-seed 0) the training genes are split into 3 inner folds; a model is fitted on each inner
-fold's training genes with the package defaults and scored on the inner validation genes
-(library-size normalised log1p). No outer test gene is read.
-
-Rule set before the run: a share is adopted if its median PCC (mean over outer x inner
-folds) beats ``lam = 1`` on at least 4 of the 5 datasets, the mean over datasets gains at
-least 0.005 and no dataset loses more than 0.005; of several that pass, the highest mean.
+Protocol and rule set before the run: those of ``benchmarks/nested_study.py``, each share
+against ``lam = 1``; of several that pass, the highest mean.
 
 Result (2026-11-27, ``results/gate_shrinkage_nested.csv``, median PCC at shares 0 / 0.25 /
 0.5 / 0.75 / 1): MERFISH 0.2561 / 0.2577 / 0.2589 / 0.2603 / 0.2605, osmFISH 0.1978 /
@@ -38,17 +32,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
-from spaim.benchmark.methods.spaim import nested_fits
-from spaim.benchmark.scoring import cell_pcc
-from spaim.datasets import DATASETS
-from spaim.metrics import column_pcc
-from spaim.model.imputer import SpaIM
+sys.path.insert(0, str(Path(__file__).parent))
+from nested_study import scores, write  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from spaim.benchmark.methods.spaim import nested_fits  # noqa: E402
+from spaim.datasets import DATASETS  # noqa: E402
+from spaim.model.imputer import SpaIM  # noqa: E402
+
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -60,21 +53,14 @@ def nested_rows(name: str) -> pd.DataFrame:
         for lam in SHARES:
             with torch.no_grad():
                 model.module.gate.copy_(gate * lam)
-            predicted = model.predict(genes)
-            pcc = column_pcc(truth, predicted)
             rows.append({"dataset": name, "outer": outer, "inner": k, "share": lam, "gate": float(gate.item()),
-                         "median_pcc": float(np.median(pcc)), "mean_pcc": float(np.mean(pcc)),
-                         "cell_pcc": cell_pcc(truth, predicted)})
+                         **scores(truth, model.predict(genes))})
         print(name, "outer fold", outer, "inner fold", k, flush=True)
     return pd.DataFrame(rows)
 
 
 def main(names: list[str]) -> None:
-    table = pd.concat([nested_rows(name) for name in names], ignore_index=True)
-    suffix = "" if len(names) == len(DATASETS) else "_" + "_".join(names)
-    table.to_csv(RESULTS / f"gate_shrinkage_nested{suffix}.csv", index=False)
-    summary = table.groupby(["dataset", "share"])[["median_pcc", "mean_pcc", "cell_pcc"]].mean().unstack("share")
-    print(summary.round(4).to_string())
+    write((nested_rows(name) for name in names), "gate_shrinkage_nested", names, by="share")
 
 
 if __name__ == "__main__":

@@ -36,26 +36,21 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
-import pandas as pd
 from torch import nn
 
-from spaim.benchmark.methods.spaim import nested_fits
-from spaim.datasets import DATASETS
-from spaim.metrics import column_pcc
-from spaim.model import networks
-from spaim.model.imputer import SpaIM
+sys.path.insert(0, str(Path(__file__).parent))
+from nested_study import run  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from spaim.model import networks  # noqa: E402
 
 
-@contextlib.contextmanager
 def additive_generator():
     """The generator before the gate: zero-initialised decoder, departure added as decoded."""
-    init, generate = networks.SpaIMModule.__init__, networks.SpaIMModule._generate
+    init = networks.SpaIMModule.__init__
 
     def old_init(self, *args, **kwargs):
         init(self, *args, **kwargs)
@@ -68,39 +63,16 @@ def additive_generator():
     def old_generate(self, sc, contents, styles):
         return self._decode(contents, styles) + self.cells.transfer(sc[:, self.n_clusters:])
 
-    networks.SpaIMModule.__init__, networks.SpaIMModule._generate = old_init, old_generate
-    try:
-        yield
-    finally:
-        networks.SpaIMModule.__init__, networks.SpaIMModule._generate = init, generate
+    return patch.multiple(networks.SpaIMModule, __init__=old_init, _generate=old_generate)
 
 
 CANDIDATES = {"additive": (additive_generator, {"lr": 1e-4}), "gated_relative": (contextlib.nullcontext, {})}
 
 
-def nested_rows(name: str) -> pd.DataFrame:
-    rows = []
-    for data, outer, k, fit, truth, genes in nested_fits(name):
-        for label, (context, params) in CANDIDATES.items():
-            start = time.process_time()
-            with context():
-                model = SpaIM.from_paired_data(data.subset(fit), seed=0, threads=1).train(progress=False, **params)
-                pcc = column_pcc(truth, model.predict(genes))
-            gate = getattr(model.module, "gate", None)
-            rows.append({"dataset": name, "outer": outer, "inner": k, "candidate": label,
-                         "median_pcc": float(np.median(pcc)), "mean_pcc": float(np.mean(pcc)),
-                         "epochs": len(model.history), "cpu_s": round(time.process_time() - start, 2),
-                         "gate": np.nan if gate is None else float(gate.item())})
-        print(name, "outer fold", outer, "inner fold", k, flush=True)
-    return pd.DataFrame(rows)
-
-
-def main(names: list[str]) -> None:
-    table = pd.concat([nested_rows(name) for name in names], ignore_index=True)
-    table.to_csv(RESULTS / "gated_departure_nested.csv", index=False)
-    summary = table.groupby(["dataset", "candidate"])[["median_pcc", "mean_pcc", "epochs", "cpu_s"]].mean().unstack("candidate")
-    print(summary.round(4).to_string())
+def gate(model) -> dict:
+    gate = getattr(model.module, "gate", None)
+    return {"gate": np.nan if gate is None else float(gate.item())}
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or sorted(DATASETS))
+    run("gated_departure_nested", CANDIDATES, gate)

@@ -10,14 +10,7 @@ clusters: :func:`spaim.model.networks.profile_style`) and ``w`` trainable, start
 training starts from the package's generator exactly). It needs nothing measured in ST, so it
 applies to genes to impute.
 
-Protocol of ``benchmarks/tune_nested.py``: in each outer fold of the benchmark (5 folds,
-seed 0) the training genes are split into 3 inner folds; a model is fitted on each inner
-fold's training genes with the package defaults and scored on the inner validation genes
-(library-size normalised log1p). No outer test gene is read.
-
-Rule set before the run: adopted if its median PCC (mean over outer x inner folds) beats the
-default's on at least 4 of the 5 datasets, the mean over datasets gains at least 0.005 and no
-dataset loses more than 0.005.
+Protocol and rule set before the run: those of ``benchmarks/nested_study.py``.
 
 Result (2026-11-27, ``results/gene_gate_nested.csv``, median PCC gene gate minus default on
 MERFISH / osmFISH / seqFISH / Slide-seq / Visium): -0.0026 / +0.0033 / -0.0037 / -0.0004 /
@@ -35,27 +28,21 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
-import pandas as pd
 from torch import nn
 
-from spaim.benchmark.methods.spaim import nested_fits
-from spaim.benchmark.scoring import cell_pcc
-from spaim.datasets import DATASETS
-from spaim.metrics import column_pcc
-from spaim.model import networks
-from spaim.model.imputer import SpaIM
+sys.path.insert(0, str(Path(__file__).parent))
+from nested_study import run  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from spaim.model import networks  # noqa: E402
 
 
-@contextlib.contextmanager
 def gene_gate():
     """The generator's gate as ``gate + w . profile_style(cluster profile)``, ``w`` starting at 0."""
-    init, generate = networks.SpaIMModule.__init__, networks.SpaIMModule._generate
+    init = networks.SpaIMModule.__init__
 
     def new_init(self, *args, **kwargs):
         init(self, *args, **kwargs)
@@ -68,43 +55,16 @@ def gene_gate():
         gate = self.gate + self.gate_head(networks.profile_style(self.clusters(sc)))
         return transfer + gate * networks.relative_departure(generated, transfer)
 
-    networks.SpaIMModule.__init__, networks.SpaIMModule._generate = new_init, new_generate
-    try:
-        yield
-    finally:
-        networks.SpaIMModule.__init__, networks.SpaIMModule._generate = init, generate
+    return patch.multiple(networks.SpaIMModule, __init__=new_init, _generate=new_generate)
 
 
-CANDIDATES = {"default": contextlib.nullcontext, "gene_gate": gene_gate}
+CANDIDATES = {"default": (contextlib.nullcontext, {}), "gene_gate": (gene_gate, {})}
 
 
-def nested_rows(name: str) -> pd.DataFrame:
-    rows = []
-    for data, outer, k, fit, truth, genes in nested_fits(name):
-        for label, context in CANDIDATES.items():
-            start = time.process_time()
-            with context():
-                model = SpaIM.from_paired_data(data.subset(fit), seed=0, threads=1).train(progress=False)
-                predicted = model.predict(genes)
-            pcc = column_pcc(truth, predicted)
-            head = getattr(model.module, "gate_head", None)
-            rows.append({"dataset": name, "outer": outer, "inner": k, "candidate": label,
-                         "median_pcc": float(np.median(pcc)), "mean_pcc": float(np.mean(pcc)),
-                         "cell_pcc": cell_pcc(truth, predicted), "epochs": len(model.history),
-                         "gate": float(model.module.gate.item()),
-                         "head_norm": np.nan if head is None else float(head.weight.detach().norm()),
-                         "cpu_s": round(time.process_time() - start, 2)})
-        print(name, "outer fold", outer, "inner fold", k, flush=True)
-    return pd.DataFrame(rows)
-
-
-def main(names: list[str]) -> None:
-    table = pd.concat([nested_rows(name) for name in names], ignore_index=True)
-    suffix = "" if len(names) == len(DATASETS) else "_" + "_".join(names)
-    table.to_csv(RESULTS / f"gene_gate_nested{suffix}.csv", index=False)
-    summary = table.groupby(["dataset", "candidate"])[["median_pcc", "mean_pcc", "cell_pcc", "epochs", "head_norm", "cpu_s"]].mean().unstack("candidate")
-    print(summary.round(4).to_string())
+def gates(model) -> dict:
+    head = getattr(model.module, "gate_head", None)
+    return {"gate": float(model.module.gate.item()), "head_norm": np.nan if head is None else float(head.weight.detach().norm())}
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or sorted(DATASETS))
+    run("gene_gate_nested", CANDIDATES, gates)
