@@ -19,7 +19,6 @@ import pandas as pd
 
 from spaim.benchmark.methods import REGISTRY
 from spaim.benchmark.protocol import DatasetSpec, run_benchmark
-from spaim.datasets import locate
 from spaim.io import write_h5ad
 
 CACHE = Path(os.environ.get("BENCHMARK_CACHE", "runs/benchmark/cache"))
@@ -43,8 +42,7 @@ def main(out: str, *names: str) -> None:
         peers = cached_peers(name)
         if not peers:
             continue
-        folder = locate(name, download=False)
-        spec = DatasetSpec(name, str(folder / "st.h5ad"), str(folder / "sc.h5ad"), allow_non_integer=True)
+        spec = DatasetSpec.bundled(name, allow_non_integer=True)
         result = run_benchmark([spec], peers, FOLDS, SEED, CACHE, OPTIONS, timeout_s=60, progress=False)[0]
         for peer, run in result.runs.items():
             if run.status != "ok":

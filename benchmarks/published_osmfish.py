@@ -24,11 +24,10 @@ import pandas as pd
 
 from spaim._markdown import markdown_table
 from spaim.benchmark.cache import MethodCache
-from spaim.benchmark.inputs import BenchmarkInputs, Fold, build_inputs
+from spaim.benchmark.inputs import BenchmarkInputs, Fold
 from spaim.benchmark.protocol import DatasetSpec, run_benchmark
 from spaim.benchmark.published import score_published
-from spaim.datasets import locate
-from spaim.io import atomic_path, read_h5ad
+from spaim.io import atomic_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("PUBLISHED_CACHE", "/work/runs/published/cache"))
@@ -88,8 +87,7 @@ def published_per_gene() -> pd.DataFrame:
 
 
 def osmfish() -> DatasetSpec:
-    folder = locate("osmfish_cortex", download=False)
-    return DatasetSpec("osmfish_cortex", str(folder / "st.h5ad"), str(folder / "sc.h5ad"), allow_non_integer=True)
+    return DatasetSpec.bundled("osmfish_cortex", allow_non_integer=True)
 
 
 def run(label: str, timeout_s: float | None = None):
@@ -144,7 +142,7 @@ def our_per_gene(theirs: pd.DataFrame, carry: bool = False) -> tuple[pd.DataFram
     """
     carried, carried_progress = carried_per_gene() if carry else (pd.DataFrame(columns=["method"]), {})
     spec = osmfish()
-    inputs = build_inputs(read_h5ad(spec.st_path, "ST"), read_h5ad(spec.sc_path, "SC"), allow_non_integer=True)
+    inputs = spec.read_inputs()
     folds = inputs.folds(FOLDS, SEED)
     tables, progress = [], {}
     for label in RUNS | DERIVED | {"libsize": None}:

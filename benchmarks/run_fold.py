@@ -18,19 +18,15 @@ import shutil
 import sys
 from pathlib import Path
 
-from spaim.benchmark.inputs import build_inputs
 from spaim.benchmark.protocol import DatasetSpec, method_cache
 from spaim.benchmark.worker import Job, start
-from spaim.datasets import locate
-from spaim.io import read_h5ad
 
 FOLDS, SEED = 5, 0  # as benchmarks/run_benchmark.sh, which also allows non-integer values and sets no options
 
 
 def main(dataset: str, method: str, fold: int, root: str = "runs/benchmark/cache") -> None:
-    folder = locate(dataset, None, download=False)
-    spec = DatasetSpec(dataset, str(folder / "st.h5ad"), str(folder / "sc.h5ad"), allow_non_integer=True)
-    inputs = build_inputs(read_h5ad(spec.st_path, "ST"), read_h5ad(spec.sc_path, "SC"), spec.ignore_case, spec.allow_non_integer)
+    spec = DatasetSpec.bundled(dataset, allow_non_integer=True)
+    inputs = spec.read_inputs()
     folds = inputs.folds(FOLDS, SEED)
     shared = method_cache(spec, inputs, folds, method, SEED, {}, root)
     if shared.path(fold).is_file():

@@ -10,7 +10,7 @@ from spaim.benchmark.carry import CarriedRows
 from spaim.benchmark.plots import metric_boxplots, save, spatial_maps
 from spaim.benchmark.protocol import DatasetResult, DatasetSpec, run_benchmark
 from spaim.benchmark.report import MARKERS, best_peer, cell_level_table, per_gene_table, summary_table, write_report
-from spaim.datasets import DATASETS, locate
+from spaim.datasets import DATASETS
 from spaim.errors import SpaIMInputError
 from spaim.io import atomic_path, write_csv
 
@@ -107,11 +107,7 @@ def _datasets(args: argparse.Namespace) -> list[DatasetSpec]:
     if args.st:
         return [DatasetSpec(args.name, str(args.st), str(args.sc), **flags)]
     names = list(DATASETS) if args.dataset == "all" else _split(args.dataset)
-    specs = []
-    for name in names:
-        folder = locate(name, args.data_dir, download=False)
-        specs.append(DatasetSpec(name, str(folder / "st.h5ad"), str(folder / "sc.h5ad"), **flags))
-    return specs
+    return [DatasetSpec.bundled(name, args.data_dir, **flags) for name in names]
 
 
 def _options(items: list[str]) -> dict[str, dict]:

@@ -16,6 +16,7 @@ from spaim.benchmark.carry import CarriedRows, CarriedScores
 from spaim.benchmark.inputs import ST_LABELS_KEY, BenchmarkInputs, Fold, build_inputs
 from spaim.benchmark.methods import NOT_AVAILABLE, method_class
 from spaim.benchmark.worker import Job, start
+from spaim.datasets import locate
 from spaim.io import read_h5ad
 from spaim.benchmark.scoring import SCORINGS, cell_pcc, domains, moran_spearman, on_scale
 from spaim.metrics import score_genes
@@ -32,6 +33,16 @@ class DatasetSpec:
     sc_path: str
     ignore_case: bool = False
     allow_non_integer: bool = False
+
+    @classmethod
+    def bundled(cls, name: str, data_dir: str | Path | None = None, **flags) -> DatasetSpec:
+        """A bundled dataset's pair (:data:`spaim.datasets.DATASETS`), found on disk: never downloaded here."""
+        folder = locate(name, data_dir, download=False)
+        return cls(name, str(folder / "st.h5ad"), str(folder / "sc.h5ad"), **flags)
+
+    def read_inputs(self) -> BenchmarkInputs:
+        """The pair read and matched as every method sees it."""
+        return build_inputs(read_h5ad(self.st_path, "ST"), read_h5ad(self.sc_path, "SC"), self.ignore_case, self.allow_non_integer)
 
 
 @dataclass
@@ -172,7 +183,7 @@ def run_benchmark(
     bar = tqdm(total=len(datasets) * len(methods) * folds, desc="benchmark", unit="fold", disable=not progress)
     results = []
     for spec in datasets:
-        inputs = build_inputs(read_h5ad(spec.st_path, "ST"), read_h5ad(spec.sc_path, "SC"), spec.ignore_case, spec.allow_non_integer)
+        inputs = spec.read_inputs()
         result = DatasetResult(spec, inputs, inputs.folds(folds, seed), seed=seed)
         earlier = carry.methods(spec.name) if carry is not None else []
         if set(earlier) - set(methods):
