@@ -8,6 +8,7 @@ import pytest
 from spaim.cli import main
 
 FAST = ["--epochs", "3", "--quiet", "--labels-key", "cell_type"]
+CHEAP_CONFIDENCE = ["--confidence-folds", "2", "--confidence-ensemble", "1"]  # impute only: 2 fold models, not 10 and a companion
 
 
 @pytest.fixture()
@@ -28,6 +29,7 @@ def test_impute_writes_requested_genes(files, small_pair):
     imputed = ad.read_h5ad(out)
     assert list(imputed.var_names) == genes and imputed.n_obs == 300
     assert imputed.var["confidence"].notna().all() and {"lower", "upper"} <= set(imputed.layers)
+    assert imputed.var["seed_agreement"].notna().all()  # the default ensemble: two seeds per fold
 
 
 def test_impute_genes_file_and_saved_model(files, small_pair):
@@ -49,10 +51,12 @@ def test_impute_genes_file_and_saved_model(files, small_pair):
 def test_impute_min_confidence_keeps_only_trusted_genes(files, small_pair, capsys):
     _, sc = small_pair
     genes = list(sc.var_names[60:70])
-    base = ["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--genes", ",".join(genes), *FAST]
+    base = ["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--genes", ",".join(genes), *FAST,
+            *CHEAP_CONFIDENCE]
     assert main([*base, "--out", str(files / "all.h5ad"), "--no-intervals"]) == 0
     everything = ad.read_h5ad(files / "all.h5ad")
     assert "lower" not in everything.layers
+    assert everything.var["seed_agreement"].isna().all()  # --confidence-ensemble 1: one seed, nothing to agree with
     threshold = float(np.median(everything.var["confidence"]))
     assert main([*base, "--out", str(files / "kept.h5ad"), "--min-confidence", str(threshold)]) == 0
     kept = ad.read_h5ad(files / "kept.h5ad")
@@ -123,9 +127,12 @@ def test_impute_streams_float16_in_chunks_with_threads(files, small_pair):
     genes = list(sc.var_names[60:80])
     out = files / "out.h5ad"
     assert main(["impute", "--st", str(files / "st.h5ad"), "--sc", str(files / "sc.h5ad"), "--out", str(out),
-                 "--genes", ",".join(genes), "--chunk-size", "6", "--dtype", "float16", "--threads", "1", *FAST]) == 0
+                 "--genes", ",".join(genes), "--chunk-size", "6", "--dtype", "float16", "--threads", "1", *FAST,
+                 *CHEAP_CONFIDENCE]) == 0
     imputed = ad.read_h5ad(out)
     assert imputed.X.dtype == np.float16 and list(imputed.var_names) == genes and np.isfinite(imputed.X).all()
+    lower, upper = (np.asarray(imputed.layers[k]) for k in ("lower", "upper"))  # the intervals in X's dtype
+    assert lower.dtype == upper.dtype == np.float16 and np.all(lower <= upper) and np.isfinite(upper).all()
 
 
 def test_impute_in_tiles(files, capsys, small_pair):

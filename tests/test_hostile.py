@@ -27,6 +27,7 @@ from spaim.pairing import prepare_pair
 
 N_SHARED, N_SC_ONLY = 40, 20
 FAST = ["--epochs", "2", "--quiet", "--labels-key", "cell_type"]
+CHEAP_CONFIDENCE = ["--confidence-folds", "2", "--confidence-ensemble", "1"]  # impute only: 2 fold models, not 10 and a companion
 NO_LABELS = "<cluster the reference>"  # a case's extra arguments: leave out --labels-key
 
 
@@ -145,6 +146,10 @@ CLI_REFUSALS = {
     "more-clusters-than-cells": (None, [NO_LABELS, "--n-clusters", "1000"], "exceeds the 90 SC cells"),
     "profile-stat-unknown": (None, ["--profile-stat", "mode"], "invalid choice"),
     "device-unknown": (None, ["--device", "tpu"], "--device 'tpu'"),
+    "confidence-one-fold": (None, ["--confidence-folds", "1"], "--confidence-folds 1"),
+    "confidence-more-folds-than-genes": (None, ["--confidence-folds", "41"], "more than the 40 shared genes"),
+    "confidence-no-ensemble": (None, ["--confidence-ensemble", "0"], "--confidence-ensemble 0"),
+    "min-confidence-with-tiles": (None, ["--min-confidence", "0.2", "--tiles", "2"], "which --tiles does not make"),
     # genes
     "genes-empty": (None, ["--genes", " , "], "names no gene"),
     "genes-duplicated": (None, ["--genes", "Gene50,Gene51,Gene50"], "more than once"),
@@ -210,7 +215,7 @@ def _impute_args(folder: Path, extra: list[str]) -> list[str]:
     paths = [x for flag, value in args.items() for x in (flag, str(folder / value))]
     extra = [str(folder / e) if e in ("g.txt", "absent.txt", "old.h5ad", "model", "folder", "out.h5ad") else e for e in extra]
     fast = FAST if NO_LABELS not in extra and "--labels-key" not in extra else FAST[:3]
-    return ["impute", *paths, *fast, *[e for e in extra if e != NO_LABELS]]
+    return ["impute", *paths, *fast, *CHEAP_CONFIDENCE, *[e for e in extra if e != NO_LABELS]]
 
 
 @pytest.mark.parametrize("case", sorted(CLI_REFUSALS))

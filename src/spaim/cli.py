@@ -23,7 +23,7 @@ from spaim.io import check_can_write, os_error_message, read_h5ad, write_csv, wr
 from spaim.metrics import METRIC_NAMES
 from spaim.model.imputer import OFFSETS
 from spaim.model.networks import ARCHITECTURES
-from spaim.options import SetupOptions
+from spaim.options import SetupOptions, check_int
 from spaim.sdata import read_st
 from spaim.training import TrainingPlan, resolve_device
 
@@ -130,6 +130,7 @@ def cmd_impute(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise SpaIMInputError(f"--workers {args.workers}: give a positive number of Dask worker processes, e.g. --workers 2.")
+    _check_confidence_options(args)
     if len(args.st) > 1 or args.cv_folds:
         return _impute_slides(args)
     st_path = args.st[0]
@@ -145,7 +146,6 @@ def cmd_impute(args: argparse.Namespace) -> int:
         check_model_destination(args.save_model, args.force, flag="--force")
     options = _setup_options(args)
     train = _train_kwargs(args)
-    _check_confidence_options(args)
     genes = _requested_genes(args)
     st, sc = read_st(st_path, args.table_key), read_h5ad(args.sc, "SC")
     if args.tiles > 1:
@@ -157,10 +157,15 @@ def cmd_impute(args: argparse.Namespace) -> int:
         return 0
     model = SpaIM(st, sc, genes=genes, options=options, threads=args.threads, **_model_kwargs(args))
     n_genes = len(model.genes_to_impute(genes))  # nothing to impute, or a duplicate: refused before training
+    n_panel = len(model.data.shared_st)
+    if not args.no_confidence and args.confidence_folds > n_panel:
+        raise SpaIMInputError(f"--confidence-folds {args.confidence_folds} is more than the {n_panel} shared genes: "
+                              f"use at most {n_panel} folds, or --no-confidence.")
     _say(args, f"{model!r}\n{model.data.gene_summary()}")
     model.train(**train)
     if not args.no_confidence:
-        model.calibrate(coverage=None if args.no_intervals else args.coverage, progress=not args.quiet)
+        model.calibrate(folds=args.confidence_folds, ensemble=args.confidence_ensemble,
+                        coverage=None if args.no_intervals else args.coverage, progress=not args.quiet)
     if args.min_confidence is None:
         model.impute(genes, out=args.out, progress=not args.quiet, **_output_kwargs(args))
     else:  # filtering by confidence needs the genes' confidence first: in memory
@@ -235,6 +240,13 @@ def _check_confidence_options(args: argparse.Namespace) -> None:
         raise SpaIMInputError("--min-confidence needs the confidence: drop --no-confidence.")
     if not 0 < args.coverage < 1:
         raise SpaIMInputError(f"--coverage {args.coverage} must be strictly between 0 and 1: e.g. 0.9.")
+    check_int("confidence_folds", args.confidence_folds, low=2)
+    check_int("confidence_ensemble", args.confidence_ensemble, low=1)
+    # Tiles and several slides train models without calibrating them: a threshold would filter nothing.
+    uncalibrated = "--tiles" if args.tiles > 1 else "--cv-folds" if args.cv_folds else "several --st slides" if len(args.st) > 1 else None
+    if args.min_confidence is not None and uncalibrated:
+        raise SpaIMInputError(f"--min-confidence needs a calibrated model, which {uncalibrated} does not make: "
+                              f"impute one slide without it, or drop --min-confidence.")
 
 
 def _confident(imputed, threshold: float):
@@ -337,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--min-confidence", type=float, help="write only genes with at least this confidence (estimated PCC)")
     g.add_argument("--coverage", type=float, default=0.9, help="coverage of the per-cell intervals (default 0.9)")
     g.add_argument("--no-intervals", action="store_true", help="no interval layers (saves two cells x genes arrays)")
+    g.add_argument("--confidence-folds", type=int, default=5,
+                   help="folds over the panel genes behind confidence and intervals (default 5; each fold trains the models below)")
+    g.add_argument("--confidence-ensemble", type=int, default=2,
+                   help="models per fold differing only in seed (default 2; 1 trains half as many, without seed_agreement)")
     g = p.add_argument_group("output and scale")
     g.add_argument("--chunk-size", type=int, help="genes generated and written at a time (default: chunks of about 64 MB)")
     g.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="output values (default float32)")

@@ -263,7 +263,8 @@ class Calibration:
         for column in features:
             adata.var[column] = features[column].to_numpy()
         if self.intervals is not None:
-            adata.layers["lower"], adata.layers["upper"] = self.intervals.bounds(values)
+            # The bounds take the values' dtype: float16 output asks for half the memory, the layers included.
+            adata.layers["lower"], adata.layers["upper"] = (b.astype(values.dtype, copy=False) for b in self.intervals.bounds(values))
             adata.uns.setdefault("spaim", {})["interval_coverage"] = self.intervals.coverage
         return adata
 

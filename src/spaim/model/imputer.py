@@ -319,7 +319,7 @@ class SpaIM:
         chunk_size
             Genes generated at a time (default: chunks of about 64 MB).
         dtype
-            ``"float32"`` (default) or ``"float16"`` values.
+            ``"float32"`` (default) or ``"float16"`` values (the interval layers too).
         force
             Overwrite an existing ``out``.
         progress
