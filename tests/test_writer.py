@@ -54,3 +54,17 @@ def test_chunk_size_and_dtype_checks():
         resolve_chunk_size(0, 10)
     with pytest.raises(SpaIMInputError, match="dtype 'int8'"):
         resolve_dtype("int8")
+
+
+def test_layers_and_a_var_set_while_writing_cut_the_file_to_its_genes(tmp_path):
+    frame = _frame()
+    values = np.random.default_rng(0).random(frame.shape).astype(np.float32)
+    with open_h5ad_writer(tmp_path / "out.h5ad", frame, layers=("lower",)) as blocks:
+        kept = [2, 5, 30]  # written first, one after the other
+        blocks[:, 0:3] = values[:, kept]
+        blocks.layers["lower"][:, 0:3] = values[:, kept] - 1
+        blocks.var = frame.var.iloc[kept].assign(confidence=[0.5, 0.2, 0.9])
+    back = ad.read_h5ad(tmp_path / "out.h5ad")
+    assert list(back.var_names) == ["g2", "g5", "g30"] and back.var["confidence"].tolist() == [0.5, 0.2, 0.9]
+    assert np.array_equal(back.X, values[:, kept]) and np.array_equal(back.layers["lower"], values[:, kept] - 1)
+    assert back.obs_names.equals(frame.obs_names)

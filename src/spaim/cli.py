@@ -23,7 +23,7 @@ from spaim.io import check_can_write, os_error_message, read_h5ad, write_csv, wr
 from spaim.metrics import METRIC_NAMES
 from spaim.model.imputer import OFFSETS
 from spaim.model.networks import ARCHITECTURES
-from spaim.options import SetupOptions, check_int
+from spaim.options import SetupOptions, check_int, check_number
 from spaim.sdata import read_st
 from spaim.training import TrainingPlan, resolve_device
 
@@ -166,17 +166,18 @@ def cmd_impute(args: argparse.Namespace) -> int:
     if not args.no_confidence:
         model.calibrate(folds=args.confidence_folds, ensemble=args.confidence_ensemble,
                         coverage=None if args.no_intervals else args.coverage, progress=not args.quiet)
-    if args.min_confidence is None:
-        model.impute(genes, out=args.out, progress=not args.quiet, **_output_kwargs(args))
-    else:  # filtering by confidence needs the genes' confidence first: in memory
-        imputed = _confident(model.impute(genes, **_output_kwargs(args)), args.min_confidence)
-        write_h5ad(imputed, args.out, force=args.force)
+    model.impute(genes, out=args.out, min_confidence=args.min_confidence, progress=not args.quiet, **_output_kwargs(args))
     if args.save_model:
         try:
             model.save(args.save_model, overwrite=args.force)
         except BaseException:
             Path(args.out).unlink(missing_ok=True)  # all or nothing: no output without the model asked for
             raise
+    if args.min_confidence is not None:  # the file holds the genes that reached the threshold
+        import h5py
+
+        with h5py.File(args.out, "r") as f:
+            n_genes = f["X"].shape[1]
     _say(args, f"wrote {n_genes} imputed genes x {model.data.n_cells} cells to {args.out}")
     return 0
 
@@ -240,6 +241,8 @@ def _check_confidence_options(args: argparse.Namespace) -> None:
         raise SpaIMInputError("--min-confidence needs the confidence: drop --no-confidence.")
     if not 0 < args.coverage < 1:
         raise SpaIMInputError(f"--coverage {args.coverage} must be strictly between 0 and 1: e.g. 0.9.")
+    if args.min_confidence is not None:
+        check_number("min_confidence", args.min_confidence)
     check_int("confidence_folds", args.confidence_folds, low=2)
     check_int("confidence_ensemble", args.confidence_ensemble, low=1)
     # Tiles and several slides train models without calibrating them: a threshold would filter nothing.
@@ -248,9 +251,6 @@ def _check_confidence_options(args: argparse.Namespace) -> None:
         raise SpaIMInputError(f"--min-confidence needs a calibrated model, which {uncalibrated} does not make: "
                               f"impute one slide without it, or drop --min-confidence.")
 
-
-def _confident(imputed, threshold: float):
-    return imputed[:, imputed.var["confidence"].to_numpy() >= threshold].copy()
 
 
 def cmd_cv(args: argparse.Namespace) -> int:

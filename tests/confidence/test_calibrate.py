@@ -97,3 +97,29 @@ def test_spaim_impute_carries_confidence_features_and_intervals(planted):
     assert out.uns["spaim"]["interval_coverage"] == 0.9
     bare = model.calibrate(folds=2, ensemble=1, coverage=None, progress=False).impute(genes)
     assert "lower" not in bare.layers and bare.var["seed_agreement"].isna().all()
+
+
+def test_calibrated_impute_streams_what_it_returns_in_memory_and_filters_by_confidence(planted, tmp_path):
+    st, sc, genes, _ = planted
+    model = SpaIM(st[:, :20].copy(), sc, genes=genes, labels_key="type", normalize=True, seed=0).train(max_epochs=2, progress=False)
+    with pytest.raises(SpaIMInputError, match="calibrate"):
+        model.impute(genes, min_confidence=0.1)
+    model.calibrate(folds=2, ensemble=2, progress=False)
+    asked = [*genes, model.data.shared_sc[0]]
+    in_memory = model.impute(asked, chunk_size=3)  # the same chunks generate the same floats
+    streamed = ad.read_h5ad(model.impute(asked, tmp_path / "all.h5ad", chunk_size=3))  # described four chunks apart
+    np.testing.assert_array_equal(streamed.X, in_memory.X)
+    for layer in ("lower", "upper"):
+        np.testing.assert_array_equal(streamed.layers[layer], in_memory.layers[layer])
+    pd.testing.assert_frame_equal(streamed.var, in_memory.var)  # float-level: features of 3 genes vs 11 at a time
+    assert streamed.uns["spaim"]["interval_coverage"] == 0.9
+    # genes below the threshold are left out, in either path, whichever chunk they fall in
+    threshold = float(np.mean(np.sort(in_memory.var["confidence"])[5:7]))  # halfway between two genes' confidence
+    expected = in_memory.var_names[in_memory.var["confidence"] >= threshold]
+    assert 0 < len(expected) < len(asked)
+    kept = ad.read_h5ad(model.impute(asked, tmp_path / "kept.h5ad", chunk_size=3, min_confidence=threshold))
+    assert list(kept.var_names) == list(expected) == list(model.impute(asked, chunk_size=3, min_confidence=threshold).var_names)
+    np.testing.assert_array_equal(kept.X, in_memory[:, expected].X)
+    np.testing.assert_array_equal(kept.layers["upper"], in_memory[:, expected].layers["upper"])
+    none = ad.read_h5ad(model.impute(asked, tmp_path / "none.h5ad", chunk_size=3, min_confidence=2.0))
+    assert none.shape == (st.n_obs, 0)

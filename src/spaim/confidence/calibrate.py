@@ -240,13 +240,15 @@ class Calibration:
             intervals = ConformalIntervals.fit(held.measured, held.predictions[0], groups, coverage)
         return cls(panel, regressor, intervals)
 
-    def annotate(self, data: PairedData, adata: ad.AnnData) -> ad.AnnData:
-        """Add ``var["confidence"]``, the features and (if calibrated) ``layers["lower"/"upper"]`` in place.
+    def describe(self, data: PairedData, genes: Sequence[str], values: np.ndarray) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray] | None]:
+        """Confidence and features of ``genes``, and (if calibrated) their interval bounds.
 
-        ``adata`` holds the main model's predictions (ST cells x genes, ``X``) of ``data``.
+        ``values`` holds the main model's predictions (ST cells x ``genes``) of ``data``. Every
+        output is per gene, so genes can be described a chunk at a time. Returns one row per
+        gene (``confidence``, then the features) and ``(lower, upper)`` in ``values``' dtype,
+        or None without intervals.
         """
-        genes = list(adata.var_names)
-        values = np.asarray(adata.X)
+        genes = list(genes)
         panel_sc = pd.Index(data.shared_sc)
         measured = panel_sc.get_indexer(genes)
         panel = np.arange(len(panel_sc))
@@ -260,11 +262,22 @@ class Calibration:
         # A measured gene keeps the confidence predicted for it while it was held out.
         is_panel = measured >= 0
         features.loc[is_panel, :] = self.panel.iloc[measured[is_panel]][features.columns].to_numpy()
+        if self.intervals is None:
+            return features, None
+        # The bounds take the values' dtype: float16 output asks for half the memory, the layers included.
+        lower, upper = self.intervals.bounds(values)
+        return features, (lower.astype(values.dtype, copy=False), upper.astype(values.dtype, copy=False))
+
+    def annotate(self, data: PairedData, adata: ad.AnnData) -> ad.AnnData:
+        """Add ``var["confidence"]``, the features and (if calibrated) ``layers["lower"/"upper"]`` in place.
+
+        ``adata`` holds the main model's predictions (ST cells x genes, ``X``) of ``data``.
+        """
+        features, bounds = self.describe(data, adata.var_names, np.asarray(adata.X))
         for column in features:
             adata.var[column] = features[column].to_numpy()
-        if self.intervals is not None:
-            # The bounds take the values' dtype: float16 output asks for half the memory, the layers included.
-            adata.layers["lower"], adata.layers["upper"] = (b.astype(values.dtype, copy=False) for b in self.intervals.bounds(values))
+        if bounds is not None:
+            adata.layers["lower"], adata.layers["upper"] = bounds
             adata.uns.setdefault("spaim", {})["interval_coverage"] = self.intervals.coverage
         return adata
 

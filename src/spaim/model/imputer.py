@@ -23,7 +23,7 @@ from spaim.errors import SpaIMInputError
 from spaim.io import atomic_folder, check_can_write, write_h5ad
 from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
 from spaim.model.rest import NORMS
-from spaim.options import SetupOptions, option_error
+from spaim.options import SetupOptions, check_number, option_error
 from spaim.pairing import PairedData, prepare_pair
 from spaim.preprocessing import SCReference
 from spaim.training import ARCHITECTURE_LR, TrainingPlan, plan_keys, resolve_device, train_module
@@ -300,6 +300,7 @@ class SpaIM:
         genes: Sequence[str] | None = None,
         out: str | os.PathLike | None = None,
         *,
+        min_confidence: float | None = None,
         chunk_size: int | None = None,
         dtype: str = "float32",
         force: bool = False,
@@ -313,9 +314,12 @@ class SpaIM:
             SC gene names; default :meth:`default_genes`. Measured genes may be included
             (they are predicted from SC alone, e.g. to compare with the measurement).
         out
-            Write to this ``.h5ad`` instead of returning an AnnData: genes are generated and
-            written ``chunk_size`` at a time, so memory holds one chunk whatever the number
-            of genes. The file appears only once complete.
+            Write to this ``.h5ad`` instead of returning an AnnData: genes are generated,
+            described (after :meth:`calibrate`) and written ``chunk_size`` at a time, so
+            memory holds one chunk whatever the number of genes. The file appears only once
+            complete.
+        min_confidence
+            Keep only genes whose ``var["confidence"]`` is at least this (needs :meth:`calibrate`).
         chunk_size
             Genes generated at a time (default: chunks of about 64 MB).
         dtype
@@ -330,29 +334,48 @@ class SpaIM:
         Without ``out``, a new AnnData: ST cells as ``obs`` (with ``obs`` and
         ``obsm["spatial"]`` copied), imputed genes as ``var`` with a boolean ``measured``
         column, log1p values in ``X`` (marked as scanpy marks them: ``uns["log1p"] =
-        {"base": None}``); after :meth:`calibrate` also ``var["confidence"]`` and the
-        interval layers. With ``out``, the path of the same AnnData on disk (streamed gene
-        chunk by chunk, except after :meth:`calibrate`, whose intervals are computed in memory).
+        {"base": None}``); after :meth:`calibrate` also ``var["confidence"]``, its features
+        and the interval layers. With ``out``, the path of the same AnnData on disk.
         """
         self._check_trained()
         genes = self.genes_to_impute(genes)
         dtype = resolve_dtype(dtype)
+        calibration = self.calibration
+        if min_confidence is not None:
+            check_number("min_confidence", min_confidence)
+            if calibration is None:
+                raise SpaIMInputError("min_confidence needs each gene's confidence: call model.calibrate() first.")
         frame = imputed_frame(self.data, genes, self.seed)
         if out is not None:
             check_can_write(out, force)
-        if out is None or self.calibration is not None:
+        if out is None:
             frame.X = self.predict(genes, chunk_size).astype(dtype, copy=False)
-            if self.calibration is not None:
-                self.calibration.annotate(self.data, frame)
-            if out is None:
-                return frame
-            write_h5ad(frame, out, force=force)
-            return Path(out)
+            if calibration is not None:
+                calibration.annotate(self.data, frame)
+            return frame if min_confidence is None else frame[:, frame.var["confidence"].to_numpy() >= min_confidence].copy()
+        intervals = calibration is not None and calibration.intervals is not None
+        if intervals:
+            frame.uns["spaim"]["interval_coverage"] = calibration.intervals.coverage
         step = resolve_chunk_size(chunk_size, self.data.n_cells, dtype)
-        with thread_limits(self.threads), open_h5ad_writer(out, frame, dtype, force) as x:
+        with thread_limits(self.threads), open_h5ad_writer(out, frame, dtype, force, ("lower", "upper") if intervals else ()) as blocks:
             chunks = self._generate_chunks(genes, self.scale_, step)
+            described, written = [], 0
             for cols, values in tqdm(chunks, total=-(-len(genes) // step), desc="writing", unit="chunk", disable=not progress, leave=False):
-                x[:, cols] = values
+                if calibration is None:
+                    blocks[:, cols] = values
+                    continue
+                values = values.astype(dtype, copy=False)
+                features, bounds = calibration.describe(self.data, genes[cols], values)
+                keep = np.ones(len(features), bool) if min_confidence is None else features["confidence"].to_numpy() >= min_confidence
+                # Kept genes are written one after the other; the file is cut to them at the end.
+                into = slice(written, written + int(keep.sum()))
+                blocks[:, into] = values[:, keep]
+                if bounds is not None:
+                    blocks.layers["lower"][:, into], blocks.layers["upper"][:, into] = (b[:, keep] for b in bounds)
+                described.append(pd.concat([frame.var.iloc[cols], features.set_axis(frame.var.index[cols])], axis=1)[keep])
+                written = into.stop
+            if calibration is not None:
+                blocks.var = pd.concat(described)
         return Path(out)
 
     def _check_trained(self) -> None:
