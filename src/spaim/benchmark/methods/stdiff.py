@@ -45,8 +45,9 @@ class StDiffMethod(Method):
     settings = (
         "test-stDiff.py defaults: DiT depth 6, 16 heads, mlp_ratio 4, 900 epochs, lr 1.6e-4, 1500 cosine diffusion steps, "
         "noise_std 10; batch 2048 / hidden 512 under 512 genes, else 512 / 1024 (the README's rule); "
-        "run on a CUDA GPU only (Slide-seq: one H200; MERFISH: one H100 shared by 9 folds at once; seqFISH, Visium: "
-        "one H200 shared by 2 folds at once, Visium fold 3 alone; the fold times are under that sharing)"
+        "run on a CUDA GPU only (Slide-seq: one H200; MERFISH: one H100 shared by 9 folds at once; seqFISH: "
+        "one H200 shared by 2 folds at once; Visium: one H200 shared by its 5 folds and 2-5 osmFISH folds at once; "
+        "the fold times are under that sharing)"
     )
 
     def predict(self, inputs: BenchmarkInputs, fold: Fold) -> np.ndarray:
