@@ -184,7 +184,7 @@ class _Phases:
                         f"{name}_peak_mb": _peak_rss_mb()}
 
 
-def child_spaim(st_path: str, sc_path: str, out: str, threads: int, epochs: int | None) -> dict:
+def child_spaim(st_path: str, sc_path: str, out: str, threads: int, epochs: int | None, calibrate: bool = False) -> dict:
     from spaim import SpaIM
     from spaim._threads import thread_limits
 
@@ -195,6 +195,9 @@ def child_spaim(st_path: str, sc_path: str, out: str, threads: int, epochs: int 
         model = SpaIM(st, sc, threads=threads)
     with phase("train"):
         model.train(progress=False, **({"max_epochs": epochs} if epochs else {}))
+    if calibrate:  # the CLI's default: confidence and 90% intervals, described and written with each chunk
+        with phase("calibrate"):
+            model.calibrate(progress=False)
     genes = model.default_genes()
     with phase("impute"):
         model.impute(genes, out=out)
@@ -217,7 +220,7 @@ def child_spaim(st_path: str, sc_path: str, out: str, threads: int, epochs: int 
         "params_M": sum(p.numel() for p in model.module.parameters()) / 1e6,
         "s_per_epoch": t["train_s"] / n_epochs, "cpu_s_per_epoch": t["train_cpu_s"] / n_epochs,
         "bound_s_per_epoch": flops / (gflops * 1e9), "gflops": gflops,
-        "mapping": model.module_params.get("mapping"), **gpu, **t,
+        "mapping": model.module_params.get("mapping"), "calibrated": calibrate, **gpu, **t,
     }
 
 
@@ -247,9 +250,11 @@ def child_tangram(st_path: str, sc_path: str, out: str, threads: int, epochs: in
     return {"epochs": epochs or TANGRAM_EPOCHS, "imputed_genes": len(imputed), "s_per_epoch": train / (epochs or TANGRAM_EPOCHS), "train_s": train}
 
 
-def run_child(method: str, python: str, st_path: Path, sc_path: Path, threads: int, epochs: int | None, timeout: float) -> dict:
+def run_child(method: str, python: str, st_path: Path, sc_path: Path, threads: int, epochs: int | None, timeout: float,
+              calibrate: bool = False) -> dict:
     out = st_path.parent / f"{method}_out.h5ad"
-    cmd = [python, __file__, "--child", method, str(st_path), str(sc_path), str(out), str(threads), str(epochs or 0)]
+    cmd = [python, __file__, "--child", method, str(st_path), str(sc_path), str(out), str(threads), str(epochs or 0),
+           *(["--calibrate"] if calibrate else [])]
     env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
                         "OPENBLAS_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}
     start = time.perf_counter()
@@ -274,6 +279,7 @@ COLUMNS = {
     "cells": "cells", "method": "method", "status": "status", "threads": "threads", "load": "load",
     "clusters": "SC clusters", "mapping": "mapping", "epochs": "epochs", "wall_s": "wall s", "cpu_s": "CPU s", "peak_mb": "peak MB",
     "setup_s": "set-up s", "setup_cpu_s": "set-up CPU s", "train_s": "train s", "train_cpu_s": "train CPU s",
+    "calibrated": "calibrated", "calibrate_s": "calibrate s", "calibrate_peak_mb": "calibrate peak MB",
     "impute_s": "impute s", "impute_peak_mb": "impute peak MB", "impute_tenth_peak_mb": "impute 1/10 genes peak MB", "impute_half_peak_mb": "impute 1/2 genes peak MB",
     "cpu_s_per_epoch": "CPU s/epoch", "bound_s_per_epoch": "bound s/epoch", "params_M": "params M", "note": "note",
 }
@@ -335,6 +341,7 @@ def main() -> None:
     parser.add_argument("--tangram-max-cells", type=int, default=50_000, help="skip Tangram above this many cells (memory)")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--note", default="", help="free text stored with the rows (e.g. machine load)")
+    parser.add_argument("--calibrate", action="store_true", help="calibrate SpaIM (confidence and intervals) before imputing")
     args = parser.parse_args()
     import torch
 
@@ -349,7 +356,7 @@ def main() -> None:
             info = {"cells": n, "pair": f"{st.n_vars}-gene panel, {sc.n_obs} x {sc.n_vars} reference ({args.source})",
                     "build_s": time.perf_counter() - t}
             del st, sc
-            rows = [run_child("spaim", sys.executable, st_path, sc_path, args.threads, args.epochs, args.timeout)]
+            rows = [run_child("spaim", sys.executable, st_path, sc_path, args.threads, args.epochs, args.timeout, args.calibrate)]
             if args.tangram and n <= args.tangram_max_cells:
                 rows.append(run_child("tangram", args.tangram, st_path, sc_path, args.threads, args.tangram_epochs, args.timeout))
         stamp = time.strftime("%Y-%m-%d %H:%M")
@@ -367,7 +374,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         method, st_path, sc_path, out, threads, epochs = sys.argv[2:8]
         child = {"spaim": child_spaim, "tangram": child_tangram}[method]
-        result = child(st_path, sc_path, out, int(threads), int(epochs) or None)
+        result = child(st_path, sc_path, out, int(threads), int(epochs) or None, **({"calibrate": True} if sys.argv[8:] == ["--calibrate"] else {}))
         usage = resource.getrusage(resource.RUSAGE_SELF)
         phase_peaks = [v for k, v in result.items() if k.endswith("_peak_mb")]
         result["cpu_s"] = usage.ru_utime + usage.ru_stime
