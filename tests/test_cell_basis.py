@@ -129,3 +129,31 @@ def test_large_slides_choose_on_a_sample_of_cells_and_map_every_cell(monkeypatch
     assert seen == [300] and basis.assignment.shape == (900, 12)
     by_type = basis.assignment.reshape(900, 4, 3).sum(axis=2)
     assert (by_type.argmax(axis=1) == truth).mean() > 0.9
+
+
+def test_expression_neighbours_pool_cells_of_a_kind_wherever_they_lie():
+    rng = np.random.default_rng(0)
+    kind = rng.integers(0, 2, 300)  # two kinds, mixed over the slide
+    pcs = (kind[:, None] * 10.0 + rng.normal(size=(300, 4))).astype(np.float32)
+    pool = cell_basis.expression_neighbours(pcs)
+    assert np.allclose(pool.sum(axis=1), 1) and np.all(pool.diagonal() > 0)  # a mean that holds the cell itself
+    assert pool.getnnz(axis=1).max() == cell_basis.EXPRESSION_NEIGHBOURS
+    np.testing.assert_allclose(pool @ np.eye(2)[kind], np.eye(2)[kind])  # every neighbour of a cell is of its kind
+
+
+def test_expression_neighbours_of_a_large_slide_are_found_among_sampled_cells(monkeypatch):
+    monkeypatch.setattr(cell_basis, "NEIGHBOUR_MAX_CELLS", 50)
+    pcs = np.random.default_rng(1).normal(size=(400, 3)).astype(np.float32)
+    pool = cell_basis.expression_neighbours(pcs, seed=3)
+    assert np.allclose(pool.sum(axis=1), 1) and len(np.unique(pool.indices)) <= 50
+    assert (pool != cell_basis.expression_neighbours(pcs, seed=3)).nnz == 0  # the sample follows the seed
+
+
+def test_the_basis_pools_each_cells_weights_with_its_expression_neighbours(slide, monkeypatch):
+    pooled = cell_basis.build_cell_basis(*slide, n_pcs=5)
+    monkeypatch.setattr(cell_basis, "EXPRESSION_SMOOTHING", 0.0)
+    own = cell_basis.build_cell_basis(*slide, n_pcs=5)
+    assert pooled.mappings == own.mappings and pooled.smoothing == own.smoothing  # chosen before pooling
+    # pooling is a mean over cells: it keeps each cell's total weight and narrows the spread between cells
+    np.testing.assert_allclose(pooled.assignment.sum(axis=1), own.assignment.sum(axis=1), rtol=1e-4)
+    assert pooled.assignment.std(axis=0).mean() < own.assignment.std(axis=0).mean()
