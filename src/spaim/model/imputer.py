@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from spaim._threads import resolve_threads, thread_limits
 from spaim.errors import SpaIMInputError
-from spaim.io import atomic_folder, check_can_write, write_h5ad
+from spaim.io import atomic_folder, check_can_write
 from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
 from spaim.model.rest import NORMS
 from spaim.options import SetupOptions, check_number, option_error
