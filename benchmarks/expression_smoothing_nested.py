@@ -49,33 +49,32 @@ Writes ``benchmarks/results/expression_smoothing_nested_<datasets>.csv`` (the co
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.metrics import adjusted_rand_score
-from sklearn.neighbors import NearestNeighbors
 
-from spaim.benchmark.methods.spaim import benchmark_fits, inner_folds
-from spaim.benchmark.scoring import cell_pcc, domains, moran_spearman
+from spaim import cell_basis
 from spaim.cell_basis import (
     Metacells, _principal_components, _transfer_score, _validation_split, choose_mappings, choose_smoothing,
     mean_assignment, spatial_neighbours,
 )
-from spaim.metrics import column_pcc
+
+sys.path.insert(0, str(Path(__file__).parent))
+from smoothing_nested import dataset_rows, inner_panels  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 DATASETS = ("osmfish_cortex", "merfish_hypothalamus", "seqfish_visp_cortex", "slideseq_cerebellum", "visium_lymphnode")
-INNER, SEED, N_PCS, K_EXPRESSION = 3, 0, 20, 15
+SEED, N_PCS = 0, 20
 VARIANTS = ("spatial_chosen", "expression_0.5", "expression_1", "both_chosen")
 
 
-def expression_neighbours(st_log: np.ndarray, k: int = K_EXPRESSION) -> sp.csr_matrix:
-    """Cells x cells operator averaging each cell with its ``k - 1`` nearest cells in the panel's principal components."""
+def expression_neighbours(st_log: np.ndarray) -> sp.csr_matrix:
+    """The package's pooling operator over the principal components of ``st_log``'s genes (15 nearest cells)."""
     n_pcs = int(min(N_PCS, st_log.shape[1] - 1, st_log.shape[0] - 1))
-    scores = _principal_components(st_log, n_pcs)
-    return spatial_neighbours(scores, k - 1)  # the same row-normalised kNN mean, in expression space
+    return cell_basis.expression_neighbours(_principal_components(st_log, n_pcs))
 
 
 def choose_both(st_fit: np.ndarray, profiles: np.ndarray, assignment_of, spatial: sp.csr_matrix) -> str:
@@ -93,17 +92,13 @@ def choose_both(st_fit: np.ndarray, profiles: np.ndarray, assignment_of, spatial
 
 
 def outer_panel(data, train: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """Measured and predicted panels (cells x ``train`` genes) of one outer fold, and the choices of ``both_chosen``."""
     units = data.metacells()
     profiles = np.asarray(units.profiles, dtype=np.float64)
     spatial = spatial_neighbours(data.st_spatial, 8)
-    measured = np.zeros((data.n_cells, len(train)))
-    predicted = {v: np.zeros_like(measured) for v in VARIANTS}
+    measured, predicted, folds = inner_panels(data, train, VARIANTS)
     chosen = []
-    column = {g: j for j, g in enumerate(train)}
-    for _, fit, val in inner_folds(train, INNER, SEED):
-        st_log = data.st_log(np.arange(len(data.shared_st)), data.st_size_factors(fit)).astype(np.float64)
-        cols = [column[g] for g in val]
-        measured[:, cols] = st_log[:, val]
+    for st_log, fit, val, cols in folds:
         fit_units = Metacells(units.profiles[fit], units.sizes, units.clusters)  # as a model trained on ``fit`` sees them
         st_fit = st_log[:, fit]
         mappings = choose_mappings(st_fit, fit_units, seed=SEED)
@@ -125,31 +120,12 @@ def outer_panel(data, train: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarr
     return measured, predicted, chosen
 
 
-def dataset_rows(name: str) -> pd.DataFrame:
-    rows = []
-    for data, fold, train in benchmark_fits(name, 5, SEED):
-        measured, predicted, chosen = outer_panel(data, train)
-        reference = domains(measured, seed=SEED)
-        for variant, panel in predicted.items():
-            found = domains(panel, len(np.unique(reference)), seed=SEED)
-            rows.append({
-                "dataset": name, "outer": fold.index, "variant": variant,
-                "chosen": " ".join(chosen) if variant == "both_chosen" else "",
-                "median_pcc": float(np.median(column_pcc(measured, panel))),
-                "domain_ari": adjusted_rand_score(reference, found),
-                "cell_pcc": cell_pcc(measured, panel),
-                "moran_spearman": moran_spearman(measured, panel, data.st_spatial),
-            })
-        print(name, "outer fold", fold.index, "chosen", chosen, flush=True)
-    return pd.DataFrame(rows)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
     args = parser.parse_args()
     names = args.datasets.split(",")
-    table = pd.concat([dataset_rows(name) for name in names])
+    table = pd.concat([dataset_rows(name, outer_panel, "both_chosen", "chosen") for name in names])
     RESULTS.mkdir(parents=True, exist_ok=True)
     table.to_csv(RESULTS / f"expression_smoothing_nested_{'_'.join(names)}.csv", index=False, float_format="%.5f")
     metrics = ["median_pcc", "domain_ari", "cell_pcc", "moran_spearman"]

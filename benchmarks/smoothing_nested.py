@@ -35,6 +35,7 @@ Writes ``benchmarks/results/smoothing_nested.csv`` and prints the mean over oute
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -54,19 +55,35 @@ INNER, SEED = 3, 0
 VARIANTS = [f"smoothing_{share:g}" for share in SMOOTHING] + ["chosen", "mean_top2", "mean_top3"]
 
 
+def inner_panels(data, train: np.ndarray, variants) -> tuple[np.ndarray, dict[str, np.ndarray], Iterator]:
+    """An outer fold's measured panel and the variants' predicted panels (cells x ``train`` genes, to fill), and its inner folds.
+
+    Each inner fold yields ``(st_log, fit, val, cols)``: every shared gene normalised with the
+    fold's ``fit`` genes, and the panel columns of its validation genes ``val`` (their measured
+    values are filled in as the fold is reached).
+    """
+    measured = np.zeros((data.n_cells, len(train)))
+    predicted = {v: np.zeros_like(measured) for v in variants}
+    column = {g: j for j, g in enumerate(train)}
+
+    def folds():
+        for _, fit, val in inner_folds(train, INNER, SEED):
+            st_log = data.st_log(np.arange(len(data.shared_st)), data.st_size_factors(fit)).astype(np.float64)
+            cols = [column[g] for g in val]
+            measured[:, cols] = st_log[:, val]
+            yield st_log, fit, val, cols
+
+    return measured, predicted, folds()
+
+
 def outer_panel(data, train: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], list[float]]:
     """Measured and predicted panels (cells x ``train`` genes) of one outer fold, and the shares chosen."""
     units = data.metacells()
     profiles = np.asarray(units.profiles, dtype=np.float64)
     neighbours = spatial_neighbours(data.st_spatial, 8)
-    measured = np.zeros((data.n_cells, len(train)))
-    predicted = {v: np.zeros_like(measured) for v in VARIANTS}
+    measured, predicted, folds = inner_panels(data, train, VARIANTS)
     chosen = []
-    column = {g: j for j, g in enumerate(train)}
-    for _, fit, val in inner_folds(train, INNER, SEED):
-        st_log = data.st_log(np.arange(len(data.shared_st)), data.st_size_factors(fit)).astype(np.float64)
-        cols = [column[g] for g in val]
-        measured[:, cols] = st_log[:, val]
+    for st_log, fit, val, cols in folds:
         ranked = rank_mappings(st_log, units, fit, seed=SEED)
         mapping = ranked[0]
         top = [w.astype(np.float64) for w in assignments_of(st_log, units, ranked[:3], fit, seed=SEED)]
@@ -85,22 +102,30 @@ def outer_panel(data, train: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarr
     return measured, predicted, chosen
 
 
-def dataset_rows(name: str) -> pd.DataFrame:
+def dataset_rows(name: str, panel_of=None, chosen_variant: str = "chosen", chosen_column: str = "chosen_shares") -> pd.DataFrame:
+    """Scores of every variant on each outer fold of dataset ``name``.
+
+    ``panel_of(data, train)`` gives the measured panel, the variants' predicted panels and the
+    choices made per inner fold (default :func:`outer_panel`); the choices are recorded in
+    ``chosen_column`` on the rows of ``chosen_variant`` (``benchmarks/expression_smoothing_nested.py``
+    passes its own).
+    """
     rows = []
     for data, fold, train in benchmark_fits(name, 5, SEED):
-        measured, predicted, chosen = outer_panel(data, train)
+        measured, predicted, chosen = (panel_of or outer_panel)(data, train)
         reference = domains(measured, seed=SEED)
         for variant, panel in predicted.items():
             found = domains(panel, len(np.unique(reference)), seed=SEED)
             rows.append({
                 "dataset": name, "outer": fold.index, "variant": variant,
-                "chosen_shares": " ".join(f"{s:g}" for s in chosen) if variant == "chosen" else "",
+                chosen_column: " ".join(format(c, "g") if isinstance(c, float) else str(c) for c in chosen)
+                if variant == chosen_variant else "",
                 "median_pcc": float(np.median(column_pcc(measured, panel))),
                 "domain_ari": adjusted_rand_score(reference, found),
                 "cell_pcc": cell_pcc(measured, panel),
                 "moran_spearman": moran_spearman(measured, panel, data.st_spatial),
             })
-        print(name, "outer fold", fold.index, "chosen shares", chosen, flush=True)
+        print(name, "outer fold", fold.index, "chosen", chosen, flush=True)
     return pd.DataFrame(rows)
 
 
