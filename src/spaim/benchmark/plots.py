@@ -8,9 +8,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from spaim.benchmark.protocol import DatasetResult
-from spaim.io import atomic_path
 from spaim.pl import cv_scores
-from spaim.pl._figure import spatial_scatter
+from spaim.pl._figure import save_figure, spatial_scatter
 
 
 def metric_boxplots(per_gene: pd.DataFrame, dataset: str, scoring: str = "normalized") -> plt.Figure:
@@ -55,8 +54,6 @@ def spatial_maps(
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
-    """Write ``fig`` as a PNG atomically and free it."""
-    with atomic_path(path, force=True) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    """Write ``fig`` as a PNG (:func:`spaim.pl._figure.save_figure`) and free it; return ``path``."""
+    save_figure(fig, path)
     return path
