@@ -252,7 +252,6 @@ def _check_confidence_options(args: argparse.Namespace) -> None:
                               f"impute one slide without it, or drop --min-confidence.")
 
 
-
 def cmd_cv(args: argparse.Namespace) -> int:
     from spaim.crossval import cross_validate
 
