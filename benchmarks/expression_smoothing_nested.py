@@ -107,15 +107,13 @@ def outer_panel(data, train: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarr
         def assignment_of(genes):
             return mean_assignment(st_fit, fit_units, mappings, genes, seed=SEED)
 
+        near = {"spatial": np.asarray(spatial @ own), "expression": np.asarray(expression_neighbours(st_fit) @ own)}
         share = choose_smoothing(st_fit, fit_units.profiles, assignment_of, spatial, seed=SEED)
-        predicted["spatial_chosen"][:, cols] = ((1 - share) * own + share * np.asarray(spatial @ own)) @ profiles[val].T
-        pooled = np.asarray(expression_neighbours(st_fit) @ own)
+        predicted["spatial_chosen"][:, cols] = ((1 - share) * own + share * near["spatial"]) @ profiles[val].T
         for share_e in (0.5, 1.0):
-            predicted[f"expression_{share_e:g}"][:, cols] = ((1 - share_e) * own + share_e * pooled) @ profiles[val].T
-        choice = choose_both(st_fit, fit_units.profiles, assignment_of, spatial)
-        kind, value = choice.split()
-        near = np.asarray((spatial if kind == "spatial" else expression_neighbours(st_fit)) @ own)
-        predicted["both_chosen"][:, cols] = ((1 - float(value)) * own + float(value) * near) @ profiles[val].T
+            predicted[f"expression_{share_e:g}"][:, cols] = ((1 - share_e) * own + share_e * near["expression"]) @ profiles[val].T
+        kind, value = choose_both(st_fit, fit_units.profiles, assignment_of, spatial).split()
+        predicted["both_chosen"][:, cols] = ((1 - float(value)) * own + float(value) * near[kind]) @ profiles[val].T
         chosen.append(f"{kind}:{value}")
     return measured, predicted, chosen
 
