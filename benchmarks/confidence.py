@@ -45,7 +45,7 @@ from scipy.stats import spearmanr
 from spaim import datasets
 from spaim._markdown import markdown_table
 from spaim.confidence import FEATURES, ConformalIntervals, HeldOut, cross_predict, nested_confidence
-from spaim.confidence.calibrate import cell_groups
+from spaim.confidence.calibrate import depth_groups
 from spaim.crossval import fold_arrays, make_folds
 from spaim.io import atomic_path
 from spaim.metrics import score_genes
@@ -95,12 +95,13 @@ def width_at_coverage(stats: dict, target: float) -> float:
     return float(np.interp(target, coverage, width))
 
 
-def spaim_intervals(held: HeldOut, coverage: float) -> tuple[np.ndarray, np.ndarray]:
+def spaim_intervals(held: HeldOut, data, coverage: float) -> tuple[np.ndarray, np.ndarray]:
     covered, width = np.zeros(held.measured.shape, bool), np.zeros(held.measured.shape)
+    groups = depth_groups(data.st_counts)
     for test in held.folds:
         rest = np.setdiff1d(np.arange(len(held.genes)), test)
         m, p = held.measured[:, rest], held.predictions[0][:, rest]
-        lower, upper = ConformalIntervals.fit(m, p, cell_groups(m, p), coverage).bounds(held.predictions[0][:, test])
+        lower, upper = ConformalIntervals.fit(m, p, groups, coverage).bounds(held.predictions[0][:, test])
         covered[:, test], width[:, test] = interval_stats(held.measured[:, test], lower, upper)
     return covered, width
 
@@ -197,7 +198,7 @@ def run(name: str, data_dir: str | None, cache: Path, out: Path, skip_tissue: bo
     levels = sorted(set(PLOT_LEVELS) | set(COVERAGES))
     # Conditional coverage: the (cell, gene) values split by quintile of SpaIM's prediction, the same split for every method.
     quintile = np.digitize(held.predictions[0], np.quantile(held.predictions[0], [0.2, 0.4, 0.6, 0.8]))
-    methods = {"spaim": {c: spaim_intervals(held, c) for c in levels}}
+    methods = {"spaim": {c: spaim_intervals(held, data, c) for c in levels}}
     if not skip_tissue:
         methods["tissue on spaim"] = tissue_on_spaim(held, data, levels)
         methods["tissue-spage"] = tissue_spage(held, data, sc, levels, cache / f"{name}_tissue_spage.npz")

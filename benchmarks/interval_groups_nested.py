@@ -8,8 +8,10 @@ For each outer fold of ``benchmarks/confidence.py`` only the other four folds' g
 used: each of them in turn is scored with intervals calibrated on the remaining three (the
 outer fold's genes are never scored). Schemes, all on the same held-out SpaIM predictions:
 
-- ``spaim``: the default (:class:`spaim.confidence.ConformalIntervals`: cell group x gene
-  group x prediction bin, shortest window of signed errors);
+- ``spaim``: the default of the time (:class:`spaim.confidence.ConformalIntervals`: cell
+  group by held-out error (:func:`error_groups`) x gene group x prediction bin, shortest
+  window of signed errors; cells are grouped by library size since the fourteenth session,
+  ``interval_depth_groups_nested.py``);
 - ``spaim symmetric``: the same groups, a window symmetric about the prediction;
 - ``tissue``: TISSUE's own calibration (cell-centric variability, kmeans_gene_cell grouping
   with k=4, k2=2, symmetric), as ``benchmarks/confidence.py`` runs it;
@@ -38,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from confidence import DATASETS, PLOT_LEVELS, _tissue_intervals, width_at_coverage  # noqa: E402
 
 from spaim import datasets  # noqa: E402
-from spaim.confidence.calibrate import cell_groups  # noqa: E402
 from spaim.confidence.intervals import ConformalIntervals  # noqa: E402
 from spaim.crossval import make_folds  # noqa: E402
 from spaim.io import atomic_path  # noqa: E402
@@ -58,14 +59,22 @@ def symmetric_window(errors: np.ndarray, coverage: float) -> tuple[float, float]
     return -q, q
 
 
-def spaim_bounds(measured, predicted, targets, coverage, symmetric=False):
-    """The default intervals, or (``symmetric``) the same groups with symmetric windows swapped in for this call."""
+def error_groups(measured: np.ndarray, predicted: np.ndarray, n_groups: int = 4) -> np.ndarray:
+    """ST cells grouped by how hard their held-out panel genes were (quantiles of mean absolute error)."""
+    error = np.abs(measured - predicted).mean(axis=1)
+    edges = np.unique(np.quantile(error, np.linspace(0, 1, n_groups + 1)[1:-1]))
+    return np.digitize(error, edges)
+
+
+def spaim_bounds(measured, predicted, targets, coverage, symmetric=False, groups=None):
+    """The intervals with cells in :func:`error_groups` (or ``groups``), or (``symmetric``) with symmetric windows swapped in for this call."""
     import spaim.confidence.intervals as intervals
 
     shortest = intervals.conformal_window
     intervals.conformal_window = symmetric_window if symmetric else shortest
+    groups = error_groups(measured, predicted) if groups is None else groups
     try:
-        return ConformalIntervals.fit(measured, predicted, cell_groups(measured, predicted), coverage).bounds(targets)
+        return ConformalIntervals.fit(measured, predicted, groups, coverage).bounds(targets)
     finally:
         intervals.conformal_window = shortest
 
@@ -93,11 +102,10 @@ def pattern_bounds(measured, predicted, targets, scale, target_scale, coverage, 
     return lower, upper
 
 
-def nested_stats(name: str, measured, predicted, coords) -> list[dict]:
+def schemes_of(measured, predicted, coords) -> dict:
+    """This study's schemes: calibration and scored genes -> {nominal coverage: (lower, upper) of the scored genes}."""
     spread = 1 + neighbour_spread(predicted, coords)
-    folds = make_folds(measured.shape[1], FOLDS, SEED)
-    # Each scheme: calibration and scored genes -> {nominal coverage: (lower, upper) of the scored genes}.
-    schemes = {
+    return {
         "spaim": lambda cal, val: {c: spaim_bounds(measured[:, cal], predicted[:, cal], predicted[:, val], c)
                                    for c in PLOT_LEVELS},
         "spaim symmetric": lambda cal, val: {c: spaim_bounds(measured[:, cal], predicted[:, cal], predicted[:, val], c, True)
@@ -106,6 +114,11 @@ def nested_stats(name: str, measured, predicted, coords) -> list[dict]:
                                                               spread[:, cal], spread[:, val], c) for c in PLOT_LEVELS},
         "tissue": lambda cal, val: tissue_bounds(measured, predicted, coords, cal, val),
     }
+
+
+def nested_stats(name: str, measured, predicted, schemes: dict) -> list[dict]:
+    """Per scheme and outer fold: coverage, widths and coverage evenness at nominal 90% on the nested genes."""
+    folds = make_folds(measured.shape[1], FOLDS, SEED)
     rows = []
     for scheme, bounds_of in schemes.items():
         for outer in range(FOLDS):
@@ -150,7 +163,7 @@ def main() -> None:
         coords = spatial_coordinates(st)  # the held-out predictions cover every ST cell, in order
         with np.load(cache / f"{name}_heldout.npz") as npz:
             measured, predicted = npz["measured"], npz["pred0"]
-        rows += nested_stats(name, measured, predicted, coords)
+        rows += nested_stats(name, measured, predicted, schemes_of(measured, predicted, coords))
     table = pd.DataFrame(rows)
     with atomic_path(OUT, force=True) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")

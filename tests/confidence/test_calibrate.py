@@ -8,9 +8,11 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from scipy.stats import spearmanr
 
-from spaim.confidence import Calibration, ConfidenceRegressor, cross_predict
+from spaim.confidence import Calibration, ConfidenceRegressor, ConformalIntervals, cross_predict
+from spaim.confidence.calibrate import depth_groups
 from spaim.confidence.features import FEATURES
 from spaim.errors import SpaIMInputError
 from spaim.model import SpaIM
@@ -54,6 +56,30 @@ def test_forward_selection_keeps_the_informative_features_and_leaves_out_noise()
     assert set(selected.columns_) == {"sc_mean", "sc_spread"}
     assert len(everything.columns_) == len(FEATURES)
     assert spearmanr(selected.predict(new_features), new_pcc)[0] >= spearmanr(everything.predict(new_features), new_pcc)[0]
+
+
+def test_depth_groups_cover_shallow_and_deep_cells_alike_with_narrower_intervals():
+    rng = np.random.default_rng(4)
+    depth = rng.lognormal(np.log(200), 0.8, size=2000)
+    share = rng.dirichlet(np.ones(120))  # the same expected profile in every cell: only depth differs
+    counts = sp.csr_matrix(rng.poisson(depth[:, None] * share[None, :]))
+    groups = depth_groups(counts)
+    totals = np.asarray(counts.sum(axis=1)).ravel()
+    assert np.array_equal(groups, depth_groups(counts.toarray()))  # sparse or dense alike
+    assert np.all(np.abs(np.bincount(groups) - 500) < 25) and np.all(np.diff([totals[groups == g].mean() for g in range(4)]) > 0)
+    factor = np.median(totals) / totals
+    measured = np.log1p(counts.toarray() * factor[:, None])
+    predicted = np.broadcast_to(np.log1p(np.median(totals) * share), measured.shape)
+
+    def calibrated(cell_groups):  # calibrated on half the genes, scored on the other half
+        lower, upper = ConformalIntervals.fit(measured[:, ::2], predicted[:, ::2], cell_groups, 0.9).bounds(predicted[:, 1::2])
+        covered = (measured[:, 1::2] >= lower) & (measured[:, 1::2] <= upper)
+        by_depth = [covered[groups == g].mean() for g in range(4)]
+        return max(by_depth) - min(by_depth), np.median(upper - lower)
+
+    (spread, width), (spread_one, width_one) = calibrated(groups), calibrated(np.zeros_like(groups))
+    assert spread < 0.06 < 0.12 < spread_one  # one window for all: shallow cells under-covered, deep ones over
+    assert width < 0.9 * width_one  # and no wider for it: one count weighs more in a shallow cell
 
 
 def test_held_out_predictions_follow_the_planted_strength(fitted):

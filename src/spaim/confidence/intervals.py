@@ -1,7 +1,8 @@
 """Per-cell prediction intervals by group-wise (Mondrian) split-conformal calibration.
 
 Calibration scores are the signed errors ``measured - predicted`` of held-out panel genes.
-They are grouped by ST cell group, by gene group (quartiles of how much the gene's
+They are grouped by ST cell group (library-size quartiles in
+:func:`spaim.confidence.calibrate.depth_groups`), by gene group (quartiles of how much the gene's
 prediction varies over cells) and by the size of the prediction (errors on the log scale
 grow with the predicted level), and each group gets its own interval of errors: the
 shortest window holding the conformal share of the group's errors. Windows may be
