@@ -50,6 +50,7 @@ from spaim.crossval import fold_arrays, make_folds
 from spaim.io import atomic_path
 from spaim.metrics import score_genes
 from spaim.pairing import prepare_pair
+from spaim.pl._figure import save_figure
 from spaim.preprocessing import log1p_dense, size_factors
 from spaim.validation import expression_matrix
 
@@ -181,9 +182,7 @@ def plot(name: str, panel: pd.DataFrame, curves: dict, path: Path) -> None:
     rho = spearmanr(panel["confidence"], panel["pcc"])[0]
     axes[1].set(xlabel="predicted confidence (nested)", ylabel="held-out PCC", title=f"Spearman {rho:.2f}, {len(panel)} genes")
     fig.tight_layout()
-    with atomic_path(path, force=True) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def run(name: str, data_dir: str | None, cache: Path, out: Path, skip_tissue: bool) -> tuple[list[dict], pd.DataFrame]:

@@ -13,7 +13,12 @@ nested confidence):
 - ``ridge_in_sample``: a ridge regression on the ranks of every feature, fitted on the very
   genes it scores (penalty by leave-one-out, ``RidgeCV``). No honest confidence built from
   these features in a linear way can order the genes better than this, since it is fitted
-  to the answer.
+  to the answer;
+- ``sc_vs_st_level``: Spearman correlation over the panel between a gene's ``sc_mean`` and
+  its mean ST count (the ST side, which no confidence may read): whether the reference
+  tells at all how strongly the platform detects a gene; ``pcc_vs_st_level`` and
+  ``pcc_vs_st_detection``: held-out PCC against the gene's mean ST count and the share of
+  ST cells detecting it.
 
 Nothing here chooses anything: it reads the benchmark's genes, so it only bounds what the
 features can say.
@@ -30,9 +35,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.stats import rankdata, spearmanr
 from sklearn.linear_model import RidgeCV
 
+from spaim import datasets
 from spaim.confidence import FEATURES
 from spaim.io import atomic_path
 
@@ -50,9 +57,22 @@ def ceiling(genes: pd.DataFrame) -> dict:
             "best_feature_rho": abs(rho[best]), "ridge_in_sample": spearmanr(fitted.predict(ranks), genes["pcc"])[0]}
 
 
+def st_side(name: str, genes: pd.DataFrame) -> dict:
+    """How the genes' ST level and detection relate to their SC mean and held-out PCC on dataset ``name``."""
+    st, _ = datasets.load(name, None, download=False)
+    counts = st[:, genes["gene"].to_numpy()].X
+    counts = counts.toarray() if sp.issparse(counts) else np.asarray(counts)
+    level, detection = counts.mean(axis=0), (counts > 0).mean(axis=0)
+    return {"sc_vs_st_level": spearmanr(genes["sc_mean"], level)[0], "pcc_vs_st_level": spearmanr(genes["pcc"], level)[0],
+            "pcc_vs_st_detection": spearmanr(genes["pcc"], detection)[0]}
+
+
 def main() -> None:
     table = pd.read_csv(sys.argv[1] if len(sys.argv) > 1 else "docs/confidence/per_gene.csv")
-    rows = pd.DataFrame([{"dataset": name} | ceiling(genes) for name, genes in table.groupby("dataset", sort=False)])
+    rows = pd.DataFrame([
+        {"dataset": name} | ceiling(genes) | st_side(name, genes)
+        for name, genes in table.groupby("dataset", sort=False)
+    ])
     with atomic_path(OUT, force=True) as tmp:
         rows.to_csv(tmp, index=False, float_format="%.4f")
     print(rows.round(3).to_string(index=False))
