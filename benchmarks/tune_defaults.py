@@ -16,18 +16,15 @@ Run by hand: ``python benchmarks/tune_defaults.py ROUND``; results go to
 run before this protocol, on inner folds of real ST genes, and no longer decide anything.
 """
 
-import contextlib
 import sys
 import time
 from pathlib import Path
-from unittest.mock import patch
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-import spaim.model.imputer as imputer
 from spaim import datasets
 from spaim.baselines import cluster_transfer_impute
 from spaim.crossval import make_folds, spaim_predictor
@@ -99,12 +96,6 @@ ROUNDS = {
         "offset none (values as generated)": (True, PEARSON | {"offset": "none"}),
         "offset lowest (each gene's lowest cell at 0)": (True, PEARSON | {"offset": "lowest"}),
     },
-    # round 12: the package defaults with and without the output pooling (benchmarks/output_pooling_nested.py);
-    # a third item patches the package while the candidate runs
-    "12": {
-        "no output pooling": (True, {}, lambda: patch.object(imputer, "OUTPUT_POOLING", 0.0)),
-        "output pooling 0.5": (True, {}, lambda: patch.object(imputer, "OUTPUT_POOLING", 0.5)),
-    },
 }
 
 
@@ -153,11 +144,10 @@ def main(round_: str) -> None:
     rows = []
     out = Path(__file__).parent / "results" / f"tune_defaults_round{round_}.csv"
     pairs = {name: pseudo_pair(name) for name in SOURCES}
-    for label, (normalize, params, *patched) in ROUNDS[round_].items():
+    for label, (normalize, params) in ROUNDS[round_].items():
         for name, (st, ref) in pairs.items():
             start = time.perf_counter()
-            with patched[0]() if patched else contextlib.nullcontext():
-                scores = validation_scores(st, ref, normalize, params)
+            scores = validation_scores(st, ref, normalize, params)
             rows.append({"candidate": label, "source": name, "median_pcc": float(scores.pcc.median()),
                          "mean_pcc": float(scores.pcc.mean()), "mean_ssim": float(scores.ssim.mean()),
                          "mean_rmse": float(scores.rmse.mean()), "mean_js": float(scores.js.mean()),

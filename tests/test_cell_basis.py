@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from sklearn.decomposition import PCA
 
 from spaim import cell_basis
@@ -158,42 +157,3 @@ def test_the_basis_pools_each_cells_weights_with_its_expression_neighbours(slide
     # pooling is a mean over cells: it keeps each cell's total weight and narrows the spread between cells
     np.testing.assert_allclose(pooled.assignment.sum(axis=1), own.assignment.sum(axis=1), rtol=1e-4)
     assert pooled.assignment.std(axis=0).mean() < own.assignment.std(axis=0).mean()
-
-
-def _two_kinds(n=300, seed=0):
-    """A basis whose cells are of two kinds (mixed over the slide), with each kind's neighbours among its own."""
-    rng = np.random.default_rng(seed)
-    kind = rng.integers(0, 2, n)
-    pcs = (kind[:, None] * 10.0 + rng.normal(size=(n, 4))).astype(np.float32)
-    basis = cell_basis.CellBasis(np.zeros((n, 1), np.float32), np.zeros((n, 1), np.float32), (), neighbours=cell_basis.expression_neighbours(pcs))
-    return basis, kind, rng
-
-
-def test_pooled_values_keep_each_kinds_level_and_lose_the_noise_around_it():
-    basis, kind, rng = _two_kinds()
-    level = np.where(kind == 1, 3.0, 1.0)[:, None] * np.array([1.0, 2.0], np.float32)  # two genes
-    values = (level + rng.normal(0, 0.5, level.shape)).astype(np.float32)
-    pooled = basis.pool(values, 0.5)
-    assert pooled.dtype == np.float32 and pooled.shape == values.shape
-    np.testing.assert_allclose(pooled[kind == 1].mean(axis=0), values[kind == 1].mean(axis=0), atol=0.05)
-    assert np.abs(pooled - level).mean() < 0.8 * np.abs(values - level).mean()
-    assert basis.pool(values, 0.0) is values  # nothing to pool: the values as given
-    assert cell_basis.CellBasis(basis.features, basis.assignment, ()).pool(values, 0.5) is values
-
-
-def test_a_part_of_the_slide_pools_among_its_own_cells():
-    basis, kind, _ = _two_kinds()
-    rows = np.flatnonzero(kind == 0)[:40]
-    part = basis.rows(rows)
-    assert part.neighbours.shape == (40, 40) and np.allclose(part.neighbours.sum(axis=1), 1)
-    lonely = basis.rows(np.array([rows[0], np.flatnonzero(kind == 1)[0]]))  # of different kinds: no shared neighbour
-    np.testing.assert_array_equal(lonely.neighbours.toarray(), np.eye(2))
-    values = np.arange(6, dtype=np.float32).reshape(3, 2)
-    assert basis.rows(np.array([0, 1, 2])).pool(values, 0.5).shape == (3, 2)
-
-
-def test_a_cell_whose_neighbours_all_lie_outside_the_part_keeps_its_own_value():
-    neighbours = sp.csr_matrix(np.array([[0, 0, 1], [0.5, 0.5, 0], [0, 0, 1]], dtype=np.float32))  # cell 0: only cell 2
-    basis = cell_basis.CellBasis(np.zeros((3, 1), np.float32), np.zeros((3, 1), np.float32), (), neighbours=neighbours)
-    values = np.array([[1.0], [3.0]], dtype=np.float32)
-    np.testing.assert_allclose(basis.rows(np.array([0, 1])).pool(values, 0.5), [[1.0], [2.5]])

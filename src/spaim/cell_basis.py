@@ -394,10 +394,6 @@ SMOOTHING = (0.0, 0.5, 1.0)
 EXPRESSION_SMOOTHING = 0.5
 #: Cells (itself included) averaged by :func:`expression_neighbours`.
 EXPRESSION_NEIGHBOURS = 15
-#: Share of each imputed value replaced by its mean over the cell's nearest cells in expression
-#: (:meth:`CellBasis.pool`): chosen on validation genes nested in the benchmark's training folds
-#: (benchmarks/output_pooling_nested.py).
-OUTPUT_POOLING = 0.5
 #: Cells that :func:`expression_neighbours` searches among on larger slides (a random sample), so
 #: that the search grows with the number of cells rather than its square.
 NEIGHBOUR_MAX_CELLS = 20_000
@@ -482,46 +478,20 @@ class CellBasis:
     smoothing
         Share of the spatial neighbours' mean assignment mixed into ``assignment``, chosen
         on validation genes (0 without coordinates).
-    neighbours
-        Cells x cells averaging operator over each cell's nearest cells in expression
-        (:func:`expression_neighbours`), or None when the panel gives no principal component.
     """
 
     features: np.ndarray
     assignment: np.ndarray
     mappings: tuple[Mapping, ...]
     smoothing: float = 0.0
-    neighbours: sp.csr_matrix | None = None
 
     @property
     def n_features(self) -> int:
         return self.features.shape[1]
 
     def rows(self, rows: np.ndarray) -> CellBasis:
-        """The basis of some of the cells (e.g. a spatial tile), their features as in the whole slide.
-
-        Each cell's expression neighbours are kept where they are among ``rows`` (the mean
-        taken over those); a cell with none there keeps its own value.
-        """
-        neighbours = None
-        if self.neighbours is not None:
-            kept = self.neighbours[rows][:, rows]
-            counts = np.asarray(kept.sum(axis=1)).ravel()
-            alone = sp.diags((counts == 0).astype(np.float32))
-            neighbours = sp.csr_matrix(sp.diags(1 / np.where(counts > 0, counts, 1)) @ kept + alone, dtype=np.float32)
-        return replace(self, features=self.features[rows], assignment=self.assignment[rows], neighbours=neighbours)
-
-    def pool(self, values: np.ndarray, share: float = OUTPUT_POOLING) -> np.ndarray:
-        """Cells x genes ``values`` with ``share`` of each replaced by its mean over the cell's expression neighbours.
-
-        Cells of one kind that the panel puts together are given values closer together, as
-        the weights they were imputed from are (:func:`build_cell_basis`): what the network
-        adds cell by cell is denoised the same way. A new array; ``values`` as given when
-        there is nothing to pool.
-        """
-        if self.neighbours is None or share == 0:
-            return values
-        return (1 - share) * values + share * np.asarray(self.neighbours @ values, dtype=values.dtype)
+        """The basis of some of the cells (e.g. a spatial tile), their features as in the whole slide."""
+        return replace(self, features=self.features[rows], assignment=self.assignment[rows])
 
 
 def build_cell_basis(
@@ -559,9 +529,8 @@ def build_cell_basis(
     assignment = mean_assignment(st_log, units, mappings, seed=seed)
     n_pcs = int(min(n_pcs, st_log.shape[1] - 1, st_log.shape[0] - 1))
     pcs = _principal_components(st_log, n_pcs) if n_pcs >= 1 else None
-    alike = None if pcs is None else expression_neighbours(pcs, seed=seed)
-    if alike is not None and EXPRESSION_SMOOTHING > 0:
-        pooled = np.asarray(alike @ assignment)
+    if pcs is not None and EXPRESSION_SMOOTHING > 0:
+        pooled = np.asarray(expression_neighbours(pcs, seed=seed) @ assignment)
         assignment = ((1 - EXPRESSION_SMOOTHING) * assignment + EXPRESSION_SMOOTHING * pooled).astype(np.float32)
     blocks = [assignment] if pcs is None else [assignment, pcs]
     smoothing = 0.0
@@ -576,4 +545,4 @@ def build_cell_basis(
         )
         assignment = ((1 - smoothing) * assignment + smoothing * np.asarray(neighbours @ assignment)).astype(np.float32)
     features = _standardise_columns_in_place(np.hstack(blocks).astype(np.float32, copy=False))
-    return CellBasis(features=features, assignment=assignment, mappings=mappings, smoothing=smoothing, neighbours=alike)
+    return CellBasis(features=features, assignment=assignment, mappings=mappings, smoothing=smoothing)

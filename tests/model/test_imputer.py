@@ -103,23 +103,6 @@ def test_models_saved_before_the_offset_option_predict_as_they_did(trained, tmp_
     assert np.median(loaded.predict(model.default_genes()[:10]).min(axis=0)) > 0
 
 
-def test_models_saved_before_the_output_pooling_predict_as_they_did(trained, tmp_path):
-    import json
-
-    model, st, sc = trained
-    genes = model.default_genes()[:10]
-    pooled = model.predict(genes)
-    path = model.save(tmp_path / "m")
-    settings = json.loads((path / "settings.json").read_text())
-    assert settings["module_params"]["output_pooling"] == 0.5
-    del settings["module_params"]["output_pooling"]
-    (path / "settings.json").write_text(json.dumps(settings))
-    loaded = SpaIM.load(path, st[:, list(st.var_names[:100])].copy(), sc)
-    model.module_params["output_pooling"] = 0.0
-    np.testing.assert_allclose(loaded.predict(genes), model.predict(genes), atol=1e-6)
-    assert np.abs(loaded.predict(genes) - pooled).max() > 1e-3  # the pooling changes the values
-
-
 def test_cellbasis_models_saved_before_the_gate_ask_to_be_retrained(trained, tmp_path):
     import torch
 

@@ -19,7 +19,6 @@ import torch
 from tqdm.auto import tqdm
 
 from spaim._threads import resolve_threads, thread_limits
-from spaim.cell_basis import OUTPUT_POOLING
 from spaim.errors import SpaIMInputError
 from spaim.io import atomic_folder, check_can_write
 from spaim.model.networks import ARCHITECTURES, STYLE_INPUTS, SpaIMModule
@@ -155,14 +154,12 @@ class SpaIM:
             n_features=None if basis is None else basis.n_features, style_input=style_input,
             n_metacells=0 if basis is None else data.reference.n_metacells,
         )
-        self.cell_basis = basis
         if basis is not None:
             self.module.cells.set_basis(torch.from_numpy(basis.features), torch.from_numpy(basis.assignment))
             mappings = basis.mappings  # averaged; recorded for reading (a load rebuilds the basis from the data)
             self.module_params |= {"mapping": "+".join(m.kind for m in mappings),
                                    "temperature": [m.temperature for m in mappings],
-                                   "mapping_epochs": [m.epochs for m in mappings], "smoothing": basis.smoothing,
-                                   "output_pooling": OUTPUT_POOLING}
+                                   "mapping_epochs": [m.epochs for m in mappings], "smoothing": basis.smoothing}
         self.history: pd.DataFrame | None = None
         self.scale_ = 1.0
         self.is_trained = False
@@ -229,22 +226,18 @@ class SpaIM:
     def _generate_chunks(
         self, sc_genes: Sequence[str], scale: float, chunk_size: int | None = None
     ) -> Iterator[tuple[slice, np.ndarray]]:
-        """Yield ``(genes, values)``: ST cells x a chunk of ``sc_genes``, pooled, offset, clipped at 0 and scaled (float32)."""
+        """Yield ``(genes, values)``: ST cells x a chunk of ``sc_genes``, offset, clipped at 0 and scaled (float32 views)."""
         self.module.eval()
         profiles = self.sc_inputs(sc_genes)
         step = resolve_chunk_size(chunk_size, self.data.n_cells)
-        pooling = self.module_params.get("output_pooling", 0.0)
         for start in range(0, len(profiles), step):
             stop = min(start + step, len(profiles))
             chunk = torch.from_numpy(profiles[start:stop]).to(self.device)
-            generated = self.module.generate(chunk).cpu().numpy().T
-            if self.cell_basis is not None:
-                generated = self.cell_basis.pool(generated, pooling)
+            generated = self.module.generate(chunk)
             if self.module_params["offset"] == "lowest":  # every cell of the slide is in the chunk's rows
-                generated -= generated.min(axis=0)
-            np.clip(generated, 0, None, out=generated)
-            generated *= np.float32(scale)
-            yield slice(start, stop), generated
+                generated.sub_(generated.amin(dim=1, keepdim=True))
+            generated.clamp_(min=0).mul_(scale)
+            yield slice(start, stop), generated.cpu().numpy().T
 
     def predict(self, genes: Sequence[str], chunk_size: int | None = None) -> np.ndarray:
         """ST cells x ``genes`` predicted from the SC reference alone, on the log1p scale (float32).
@@ -468,7 +461,6 @@ class SpaIM:
         model.module.to(model.device).eval()
         model.history = history
         model.train_params = stored["train_params"]
-        model.module_params["output_pooling"] = module_params.get("output_pooling", 0.0)  # saved before it: as they predicted
         model.scale_ = float(stored["scale"])
         model.is_trained = True
         return model
