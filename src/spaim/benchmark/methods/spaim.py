@@ -22,9 +22,9 @@ class SpaIMMethod(Method):
     settings = (
         "package defaults: cell-basis architecture (ST cells mapped to up to 200 SC metacells nested in the clusters: "
         "softmax over correlations with the clusters or the metacells at a temperature, or the gene-wise learned "
-        "mapping; the two ranked best by 5-fold cross-validation over the fit's training genes averaged, then mixed with "
-        "the cells' 8-neighbour "
-        "spatial mean at a share chosen on validation genes of the fit; 20 ST principal components; their spatial "
+        "mapping; the two ranked best by 5-fold cross-validation over the fit's training genes averaged, pooled half and "
+        "half with the mean over the cell's 15 nearest cells in the ST principal components, then mixed with the cells' "
+        "8-neighbour spatial mean at a share chosen on validation genes of the fit; 20 ST principal components; their spatial "
         "means), Leiden clusters, cluster means, LayerNorm, widths 512/256, the learned departure rescaled to the spread "
         "of each gene's transfer behind a gate starting at 0, generator compared with the measured genes by Pearson "
         "correlation, Adam lr 3e-3, up to 300 epochs, early stopping on 10% of the training genes (the untrained "
