@@ -18,7 +18,7 @@ Variants: ``smoothing_0``, ``smoothing_0.5``, ``smoothing_1`` (fixed shares) and
 alone, as the package mapped cells until the mean of two (below) was adopted. Rule set before the results were seen: a
 fixed share would replace the per-fit choice only if its mean median PCC is within 0.005 of
 ``chosen`` on every dataset and it raises both domain ARI and Moran's I agreement on at
-least 4 of the 5 (2026-11-27: no share did; README, "Where it stands").
+least 4 of the 5 (2026-11-27: no share did; docs/benchmark/history.md).
 
 Added the same day, after the finding that the first mapping changes with the CV split among
 near-tied candidates: ``mean_top2`` and ``mean_top3``, the mean of the 2 or 3 best-ranked

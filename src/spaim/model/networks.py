@@ -44,7 +44,7 @@ def relative_departure(decoded: torch.Tensor, transfer: torch.Tensor) -> torch.T
     Adam step of the decoder moved every gene's profile by about the same amount, which
     swamped the genes whose transfer varies little over cells (most of a panel, on the
     scale-free Pearson loss): validation genes lost from the first epoch at every step size
-    tried, and 24 of 25 benchmark fits kept the untrained transfer (README, "Where it stands").
+    tried, and 24 of 25 benchmark fits kept the untrained transfer (docs/benchmark/history.md).
     """
     rms = decoded.pow(2).mean(dim=1, keepdim=True).sqrt()
     return decoded / (rms + 1e-6) * transfer.std(dim=1, keepdim=True)
