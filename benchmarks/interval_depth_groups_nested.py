@@ -36,15 +36,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from confidence import DATASETS, PLOT_LEVELS, SEED  # noqa: E402
-from interval_groups_nested import nested_stats, spaim_bounds  # noqa: E402
+from interval_groups_nested import nested_stats, save, spaim_bounds  # noqa: E402
 
 from spaim import datasets  # noqa: E402
 from spaim.confidence.calibrate import depth_groups  # noqa: E402
-from spaim.io import atomic_path  # noqa: E402
 from spaim.pairing import prepare_pair  # noqa: E402
 
 OUT = Path("benchmarks/results/interval_depth_groups_nested.csv")
@@ -66,10 +64,7 @@ def main() -> None:
                                                      groups=depth if by_depth else None) for c in PLOT_LEVELS}
 
         rows += nested_stats(name, measured, predicted, {"error groups": scheme(False), "depth groups": scheme(True)})
-    table = pd.DataFrame(rows)
-    with atomic_path(OUT, force=True) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
-    print(table.drop(columns="outer_fold").groupby(["dataset", "scheme"], sort=False).mean().round(3).to_string())
+    save(rows, OUT)
 
 
 if __name__ == "__main__":

@@ -164,8 +164,13 @@ def main() -> None:
         with np.load(cache / f"{name}_heldout.npz") as npz:
             measured, predicted = npz["measured"], npz["pred0"]
         rows += nested_stats(name, measured, predicted, schemes_of(measured, predicted, coords))
+    save(rows, OUT)
+
+
+def save(rows: list[dict], out: Path) -> None:
+    """Write the rows of :func:`nested_stats` to ``out`` and print their means over the outer folds."""
     table = pd.DataFrame(rows)
-    with atomic_path(OUT, force=True) as tmp:
+    with atomic_path(out, force=True) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     print(table.drop(columns="outer_fold").groupby(["dataset", "scheme"], sort=False).mean().round(3).to_string())
 
