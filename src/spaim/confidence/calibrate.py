@@ -26,6 +26,7 @@ from spaim.confidence.intervals import ConformalIntervals
 from spaim.crossval import MODEL_KEYS, Predictor, fold_arrays, make_folds, run_folds, spaim_predictor
 from spaim.errors import SpaIMInputError
 from spaim.pairing import PairedData
+from spaim.preprocessing import Matrix
 
 #: Ridge penalties tried by leave-one-out inside the training rows of each fit.
 ALPHAS = np.logspace(-1, 3, 9)
@@ -205,7 +206,7 @@ def nested_confidence(data: PairedData, held: HeldOut, regressor: Callable[[], C
 N_DEPTH_GROUPS = 4
 
 
-def depth_groups(counts, n_groups: int = N_DEPTH_GROUPS) -> np.ndarray:
+def depth_groups(counts: Matrix, n_groups: int = N_DEPTH_GROUPS) -> np.ndarray:
     """Group ST cells by library size (quantiles of their total counts over the panel).
 
     A cell's depth shapes its errors on the normalised log scale: a shallow cell's values are
