@@ -18,7 +18,7 @@ shortest window of signed errors) with different cell groups:
 Why depth: on the normalised log scale a shallow cell's values are mostly 0 and, when not,
 large, a deep cell's close to their expectation, so the error windows differ with depth more
 than with how hard a cell's genes were on average. An exploration on these same nested genes
-(three-, eight- and twelve-group variants, 20 prediction bins, depth crossed with error) found
+(eight and twelve depth groups, 20 prediction bins, depth crossed with error, errors scaled per gene) found
 four depth quartiles best of those tried; this script is the formal comparison.
 
 Rule, written before this run: depth groups are adopted if the width at 90% empirical
