@@ -86,6 +86,38 @@ def test_learned_mapping_sends_each_cell_the_profile_of_its_type():
     np.testing.assert_array_equal(weights, cell_basis.learned_mapping(st, units.profiles, units.sizes, seed=0))
 
 
+def _autograd_mapping(st, profiles, sizes, steps, seed=0):
+    """Tangram's gene-wise cosine objective on metacells, differentiated by autograd: the reference."""
+    import torch
+
+    target = torch.from_numpy(st.astype(np.float32))
+    target = target / target.norm(dim=0).clamp_min(1e-8)
+    source = torch.from_numpy(profiles.T.astype(np.float32))
+    mass = torch.from_numpy((sizes / sizes.mean()).astype(np.float32))[:, None]
+    logits = (0.01 * torch.randn(source.shape[0], target.shape[0], generator=torch.Generator().manual_seed(seed)))
+    logits.requires_grad_()
+    optimizer = torch.optim.Adam([logits], lr=cell_basis.MAPPING_LR)
+    for _ in range(steps):
+        predicted = (torch.softmax(logits, dim=1) * mass).T @ source  # cells x genes
+        loss = -torch.nn.functional.cosine_similarity(predicted, target, dim=0).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    weights = (torch.softmax(logits, dim=1) * mass).T.detach().numpy()
+    return weights * (weights.shape[0] / weights.sum())
+
+
+@pytest.mark.parametrize("n_units", [3, 24])  # more genes than units, then fewer: the two ways of forming the gradient
+def test_learned_mapping_follows_the_cosine_objective_as_autograd_does(n_units):
+    rng = np.random.default_rng(1)
+    st = np.log1p(rng.poisson(2.0, (150, 12))).astype(np.float32)
+    profiles, sizes = rng.gamma(0.5, size=(12, n_units)), rng.integers(1, 30, n_units).astype(np.float64)
+    profiles[0] = 0.0  # a gene no unit expresses
+    ours = cell_basis.learned_mapping(st, profiles, sizes, epochs=(1, 10))
+    for steps, weights in zip((1, 10), ours):
+        np.testing.assert_allclose(weights, _autograd_mapping(st, profiles, sizes, steps), rtol=1e-4, atol=1e-7)
+
+
 def test_learned_mapping_snapshots_are_the_shorter_runs():
     st, units, _ = _typed_slide()
     early, late = cell_basis.learned_mapping(st, units.profiles, units.sizes, epochs=(5, 20))

@@ -1,6 +1,8 @@
 """spaim: impute unmeasured spatial transcriptomics genes from an scRNA-seq reference (SpaIM)."""
 
-from spaim import metrics, pl, tiles, tl
+import importlib
+
+from spaim import metrics, tiles
 from spaim.crossval import cross_validate
 from spaim.errors import SpaIMInputError, SpaIMWarning
 from spaim.model import SpaIM
@@ -8,3 +10,16 @@ from spaim.slides import impute_slides
 
 __version__ = "0.1.0"
 __all__ = ["SpaIM", "SpaIMInputError", "SpaIMWarning", "cross_validate", "impute_slides", "metrics", "pl", "tiles", "tl", "__version__"]
+
+#: Imported on first use: they bring matplotlib and scanpy, which a fit or the CLI never needs.
+_LAZY = ("pl", "tl")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f"spaim.{name}")
+    raise AttributeError(f"module 'spaim' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
