@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import numba
 import pytest
 import torch
@@ -35,3 +39,24 @@ def test_more_threads_can_be_set_for_a_block():
         assert torch.get_num_threads() == 2
         assert all(p["num_threads"] == 2 for p in threadpool_info())
     assert torch.get_num_threads() == before
+
+
+NUMBA_LOADED_INSIDE = """
+import sys
+import torch
+import spaim
+from spaim._threads import preserve_torch_threads, thread_limits
+assert "numba" not in sys.modules, "importing spaim loads numba: this check needs a process without it"
+with thread_limits(1):
+    import scanpy  # loads numba, as the first clustering of a fit does
+    with preserve_torch_threads():
+        pass
+    print(torch.get_num_threads())
+"""
+
+
+def test_numba_first_loaded_inside_a_block_leaves_torch_at_the_limit():
+    # a fresh process: this one has numba loaded already; 2 threads is enough to tell
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", NUMBA_LOADED_INSIDE], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip().splitlines()[-1] == "1"

@@ -49,16 +49,22 @@ def thread_limits(threads: int | None = None) -> Iterator[int]:
     torch_before = torch.get_num_threads()
     numba = sys.modules.get("numba")  # imported by scanpy; never imported here just to set it
     numba_before = numba.get_num_threads() if numba is not None else None
-    with threadpool_limits(limits=n):
-        torch.set_num_threads(n)
-        if numba is not None:
-            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-        try:
-            yield n
-        finally:
-            torch.set_num_threads(torch_before)
+    try:
+        with threadpool_limits(limits=n):
+            torch.set_num_threads(n)
             if numba is not None:
-                numba.set_num_threads(numba_before)
+                numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+            try:
+                yield n
+            finally:
+                if numba is not None:
+                    numba.set_num_threads(numba_before)
+    finally:
+        # torch last, after the OpenMP pools are restored: they and numba's setter reach the runtime
+        # torch reads its count from, and numba first loaded inside an enclosing block (scanpy is
+        # imported on first use) comes back at its default, the core count, which became torch's
+        # (a default fit's set-up ran at 2 threads and 3x the CPU on a busy 2-core machine)
+        torch.set_num_threads(torch_before)
 
 
 def preserve_torch_threads() -> contextlib.AbstractContextManager[int]:
