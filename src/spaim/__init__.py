@@ -11,7 +11,7 @@ from spaim.slides import impute_slides
 __version__ = "0.1.0"
 __all__ = ["SpaIM", "SpaIMInputError", "SpaIMWarning", "cross_validate", "impute_slides", "metrics", "pl", "tiles", "tl", "__version__"]
 
-#: Imported on first use: they bring matplotlib and scanpy, which a fit or the CLI never needs.
+#: Imported on first use: they bring matplotlib and scanpy (and numba), which fitting and imputing never need.
 _LAZY = ("pl", "tl")
 
 
