@@ -194,15 +194,15 @@ def learned_mapping(
         return norm, torch.where(squared_norm > 1e-16, agreement / norm.pow(3), torch.zeros_like(norm))
 
     def gradient(weights):
-        """d(mean cosine)/dA (units x cells), times the number of genes."""
+        """d(mean cosine)/dA (units x cells), times the number of genes; in place where a copy would be cells-wide."""
         agreement = (source * (weights @ target)).sum(dim=0)
         if few_genes:
             spread = weights.T @ source
             norm, tilt = slope(agreement, spread.pow(2).sum(dim=0))
-            return source @ (target / norm - spread * tilt).T
+            return source @ spread.mul_(-tilt).add_(target / norm).T
         gram = weights @ weights.T
         norm, tilt = slope(agreement, (source * (gram @ source)).sum(dim=0))
-        return (source / norm) @ target.T - ((source * tilt) @ source.T) @ weights
+        return ((source / norm) @ target.T).sub_(((source * tilt) @ source.T) @ weights)
 
     def cells_by_units() -> np.ndarray:
         weights = (torch.softmax(logits, dim=1) * mass).T.numpy()
@@ -212,8 +212,8 @@ def learned_mapping(
     for epoch in range(1, max(snapshots) + 1):
         probs = torch.softmax(logits, dim=1)
         # the loss is minus the mean cosine; through A = probs * mass and the softmax to the logits
-        on_probs = gradient(probs * mass) * (-mass / source.shape[1])
-        logits.grad = probs * (on_probs - (on_probs * probs).sum(dim=1, keepdim=True))
+        on_probs = gradient(probs * mass).mul_(-mass / source.shape[1])
+        logits.grad = on_probs.sub_((on_probs * probs).sum(dim=1, keepdim=True)).mul_(probs)
         optimizer.step()
         if epoch in snapshots:
             taken[epoch] = cells_by_units()
