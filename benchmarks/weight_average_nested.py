@@ -18,7 +18,7 @@ MERFISH / osmFISH / seqFISH / Slide-seq / Visium): ``ema_0.8`` +0.0017 / -0.0015
 -0.0000 / +0.0013 (mean +0.0002, 1.04-1.13x the CPU); ``ema_0.9`` +0.0012 / -0.0011 / -0.0001 /
 -0.0001 / +0.0016 (mean +0.0003, 1.08-1.16x). Neither passes (2 of 5 datasets up): not adopted;
 the pseudo pairs were not run. The option (``TrainingPlan.weight_average``) is in commit
-COMMIT and was removed after it; run this script on that commit.
+ee8b16a and was removed after it; run this script on that commit.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/weight_average_nested.py [DATASET ...]  (default: all five)
 """

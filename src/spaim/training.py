@@ -82,9 +82,6 @@ class TrainingPlan:
         and losses of training (autocast; weights, Adam state and imputation stay float32).
         It changes results within a measured bound; on the one GPU measured (an H200) it was
         not faster for this network (docs/precision.md).
-    weight_average
-        0 (default) or the decay, per epoch, of an exponential moving average of the weights
-        that early stopping scores and keeps in place of the weights themselves.
     """
 
     max_epochs: int = 300
@@ -97,7 +94,6 @@ class TrainingPlan:
     augment_copies: int = 0
     similarity: Similarity = "pearson"
     precision: Precision = "float32"
-    weight_average: float = 0.0
 
     def __post_init__(self) -> None:
         # Checked, and stored as plain Python numbers (the settings of a saved model are JSON).
@@ -106,7 +102,6 @@ class TrainingPlan:
         self.batch_size = check_int("batch_size", self.batch_size, low=2)
         self.validation_fraction = check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0, high_open=True)
         self.patience = check_int("patience", self.patience, low=1)
-        self.weight_average = check_number("weight_average", self.weight_average, low=0.0, high=1.0, high_open=True)
         check_choice("generator_target", self.generator_target, GeneratorTarget)
         check_choice("similarity", self.similarity, Similarity)
         check_choice("precision", self.precision, Precision)
@@ -191,8 +186,6 @@ def train_module(
     history, best_state, best_val, since_best = [], None, np.inf, 0
     if len(val_idx):  # the untrained state competes too (the cell basis starts from cluster transfer)
         best_val, best_state = validation_loss(module, st_val, sc_val, plan.similarity), _keep_state(module, None)
-    average = _keep_state(module, None) if plan.weight_average else None
-    current = None
     bar = tqdm(range(plan.max_epochs), desc="SpaIM training", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         module.train()
@@ -208,10 +201,6 @@ def train_module(
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + value * len(batch)
         row = {"epoch": epoch, **{k: v / len(rows_epoch) for k, v in sums.items()}}
-        if average is not None:  # the average stands in for the weights while it is scored and kept
-            _blend_state(module, average, plan.weight_average)
-            current = _keep_state(module, current)
-            _restore_state(module, average)
         if len(val_idx):  # in float32: early stopping compares epochs on the scale imputation uses
             row["validation"] = validation_loss(module, st_val, sc_val, plan.similarity)
             if row["validation"] < best_val - 1e-5:
@@ -219,8 +208,6 @@ def train_module(
                 best_state = _keep_state(module, best_state)
             else:
                 since_best += 1
-        if average is not None:
-            _restore_state(module, current)
         history.append(row)
         bar.set_postfix(generation=f"{row['generation']:.4f}", validation=f"{row.get('validation', np.nan):.4f}")
         if since_best >= plan.patience:
@@ -244,14 +231,6 @@ def _keep_state(module: SpaIMModule, buffer: dict[str, torch.Tensor] | None) -> 
     for k, v in state.items():
         buffer[k].copy_(v)
     return buffer
-
-
-@torch.no_grad()
-def _blend_state(module: SpaIMModule, average: dict[str, torch.Tensor], decay: float) -> None:
-    """``average <- decay * average + (1 - decay) * weights``, over what training changes."""
-    state = module.state_dict()
-    for k, v in average.items():
-        v.mul_(decay).add_(state[k], alpha=1 - decay)
 
 
 @torch.no_grad()
