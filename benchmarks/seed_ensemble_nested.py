@@ -55,51 +55,40 @@ from nested_study import scores, write  # noqa: E402
 
 from spaim import datasets  # noqa: E402
 from spaim.benchmark.inputs import build_inputs  # noqa: E402
-from spaim.benchmark.methods.spaim import SpaIMMethod, inner_folds, nested_fits, training_positions  # noqa: E402
+from spaim.benchmark.methods.spaim import SpaIMMethod, nested_fits  # noqa: E402
 from spaim.datasets import DATASETS  # noqa: E402
 from spaim.model.imputer import SpaIM  # noqa: E402
 from spaim.pairing import prepare_pair  # noqa: E402
 
 SEEDS = (0, 1, 2)
+#: Candidates: label -> how many of the seeds' fits (in SEEDS order) are averaged; by whether each seed clusters anew.
+CANDIDATES = {False: {"default": 1, "mean_2": 2, "mean_3": 3}, True: {"default": 1, "mean_3_clusters": 3}}
 
 
-def ensemble_rows(name: str) -> pd.DataFrame:
+def reclustered_pairs(name: str) -> list:
+    """The benchmark's pair of ``name`` with the reference clustered at each seed after the first."""
+    st, sc = datasets.load(name, download=False)
+    inputs = build_inputs(st, sc, allow_non_integer=True)
+    return [prepare_pair(inputs.st, inputs.sc, allow_non_integer=True, seed=s, **SpaIMMethod.setup_options) for s in SEEDS[1:]]
+
+
+def ensemble_rows(name: str, own_clusters: bool = False) -> pd.DataFrame:
+    """Every nested fit of ``name`` at each seed, scored alone (``default``) and averaged (the other candidates)."""
+    others = reclustered_pairs(name) if own_clusters else []
     rows = []
     for data, outer, k, fit, truth, genes in nested_fits(name):
+        pairs = [data, *others] if own_clusters else [data] * len(SEEDS)
+        assert all(p.shared_sc == data.shared_sc for p in pairs), "the seeds' pairs order the genes differently"
         predictions, cpu = [], []
-        for seed in SEEDS:
+        for seed, pair in zip(SEEDS, pairs):
             start = time.process_time()
-            model = SpaIM.from_paired_data(data.subset(fit), seed=seed, threads=1).train(progress=False)
+            model = SpaIM.from_paired_data(pair.subset(fit), seed=seed, threads=1).train(progress=False)
             predictions.append(model.predict(genes))
             cpu.append(time.process_time() - start)
-        for label, n in (("default", 1), ("mean_2", 2), ("mean_3", 3)):
+        for label, n in CANDIDATES[own_clusters].items():
             rows.append({"dataset": name, "outer": outer, "inner": k, "candidate": label,
                          **scores(truth, np.mean(predictions[:n], axis=0)), "cpu_s": round(sum(cpu[:n]), 2)})
         print(name, "outer fold", outer, "inner fold", k, flush=True)
-    return pd.DataFrame(rows)
-
-
-def clustered_ensemble_rows(name: str) -> pd.DataFrame:
-    """As :func:`ensemble_rows`, each seed's fit on its own clustering of the reference (``mean_3_clusters``)."""
-    st, sc = datasets.load(name, download=False)
-    inputs = build_inputs(st, sc, allow_non_integer=True)
-    paired = [prepare_pair(inputs.st, inputs.sc, allow_non_integer=True, seed=s, **SpaIMMethod.setup_options) for s in SEEDS]
-    assert all(p.shared_sc == paired[0].shared_sc for p in paired), "the seeds' pairs order the genes differently"
-    rows = []
-    for fold in inputs.folds(5, 0):
-        for k, fit, val in inner_folds(training_positions(paired[0], inputs, fold), 3, 0):
-            data = paired[0]
-            truth, genes = data.st_log(val, data.st_size_factors(fit)), [data.shared_sc[i] for i in val]
-            predictions, cpu = [], []
-            for seed, pair in zip(SEEDS, paired):
-                start = time.process_time()
-                model = SpaIM.from_paired_data(pair.subset(fit), seed=seed, threads=1).train(progress=False)
-                predictions.append(model.predict(genes))
-                cpu.append(time.process_time() - start)
-            for label, n in (("default", 1), ("mean_3_clusters", 3)):
-                rows.append({"dataset": name, "outer": fold.index, "inner": k, "candidate": label,
-                             **scores(truth, np.mean(predictions[:n], axis=0)), "cpu_s": round(sum(cpu[:n]), 2)})
-            print(name, "outer fold", fold.index, "inner fold", k, flush=True)
     return pd.DataFrame(rows)
 
 
@@ -131,14 +120,16 @@ def pseudo_rows(name: str) -> pd.DataFrame:
 
 if __name__ == "__main__":
     mode = next((a for a in sys.argv[1:] if a in ("--clusters", "--pseudo")), None)
-    names = [a for a in sys.argv[1:] if a != mode] or sorted(DATASETS)
+    names = [a for a in sys.argv[1:] if a != mode]
     if mode == "--pseudo":
         from tune_defaults import SOURCES
 
-        names = [a for a in sys.argv[1:] if a != mode] or list(SOURCES)
+        names = names or list(SOURCES)
         table = pd.concat([pseudo_rows(name) for name in names], ignore_index=True)
         table.to_csv(Path(__file__).parent / "results" / f"seed_ensemble_pseudo_{'_'.join(names)}.csv", index=False)
         print(table.groupby("candidate")[["median_pcc", "mean_pcc"]].mean().round(4).to_string())
     else:
-        rows = clustered_ensemble_rows if mode == "--clusters" else ensemble_rows
-        write((rows(name) for name in names), "seed_ensemble_clusters_nested" if mode else "seed_ensemble_nested", names)
+        names = names or sorted(DATASETS)
+        own_clusters = mode == "--clusters"
+        stem = "seed_ensemble_clusters_nested" if own_clusters else "seed_ensemble_nested"
+        write((ensemble_rows(name, own_clusters) for name in names), stem, names)

@@ -56,12 +56,11 @@ def seed_rows(name: str, committed: pd.DataFrame, vary: str = "all") -> list[dic
     peers = committed[(committed["dataset"] == name) & (committed["method"] != "spaim")]
     rows, predictions = [], []
     for seed in SEEDS:
-        method = SpaIMMethod(seed=0 if vary == "model" else seed)
+        setup_seed, model_seed = {"all": (seed, seed), "setup": (seed, 0), "model": (0, seed)}[vary]
+        method = SpaIMMethod(seed=setup_seed)
         method.setup(inputs)
-        if vary == "setup":  # the model's own seed back at 0; the set-up above keeps ``seed``
-            method._predict = spaim_predictor(seed=0, progress=False, **(method.model_options | method.options))
-        elif vary == "model":
-            method._predict = spaim_predictor(seed=seed, progress=False, **(method.model_options | method.options))
+        if model_seed != setup_seed:  # SpaIMMethod seeds both alike: its predictor is swapped for one at the model's seed
+            method._predict = spaim_predictor(seed=model_seed, progress=False, **(method.model_options | method.options))
         prediction = np.zeros(inputs.st.shape, dtype=np.float32)
         for fold in folds:
             prediction[:, fold.test] = method.predict(inputs, fold)
